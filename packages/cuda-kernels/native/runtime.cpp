@@ -1,0 +1,166 @@
+#include "runtime.h"
+
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+namespace seed {
+
+void cuda_free(int device, void* p);  // device_cuda.cpp
+void* cuda_alloc(int device, size_t nbytes);
+void cuda_upload(int device, void* dst, const void* src, size_t nbytes);
+
+MemoryStats& memory_stats() {
+  static MemoryStats s;
+  return s;
+}
+
+Storage::~Storage() {
+  if (owner) return;  // a view of memory someone else owns (a file mapping)
+  if (device == kCpu) {
+    std::free(data);
+    memory_stats().cpu_bytes -= static_cast<int64_t>(nbytes);
+    memory_stats().cpu_count -= 1;
+  } else {
+    cuda_free(device, data);
+    memory_stats().cuda_bytes -= static_cast<int64_t>(nbytes);
+    memory_stats().cuda_count -= 1;
+  }
+}
+
+int64_t Tensor::numel() const {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+TensorView Tensor::view() const {
+  TensorView v;
+  v.data = st ? st->data : nullptr;
+  v.dtype = dtype;
+  v.ndim = static_cast<int>(shape.size());
+  for (int i = 0; i < v.ndim; ++i) v.shape[i] = shape[i];
+  v.numel = numel();
+  return v;
+}
+
+size_t tensor_nbytes(DType dtype, const std::vector<int64_t>& shape) {
+  if (shape.size() > static_cast<size_t>(kMaxDims)) throw std::runtime_error("tensor has more than 8 dimensions");
+  // 2^40 bytes (1 TiB) is far beyond any model we load; anything larger is a corrupt header.
+  const double kLimit = 1099511627776.0;
+  double n = 1;
+  for (int64_t d : shape) {
+    if (d < 0) throw std::runtime_error("tensor shape has a negative dimension");
+    n *= static_cast<double>(d);
+  }
+  if (n * static_cast<double>(dtype_size(dtype)) > kLimit) throw std::runtime_error("tensor is absurdly large (over 1 TiB)");
+  if (dtype == DType::Q8) {
+    if (shape.size() != 2) throw std::runtime_error("q8 tensors must be 2-D [rows, cols]");
+    return q8_nbytes(shape[0], shape[1]);
+  }
+  return static_cast<size_t>(n) * dtype_size(dtype);
+}
+
+std::shared_ptr<Storage> alloc_storage(int device, size_t nbytes) {
+  auto st = std::make_shared<Storage>();
+  st->device = device;
+  st->nbytes = nbytes;
+  if (device == kCpu) {
+    // 64-byte aligned for AVX-512 loads; calloc-like zero fill.
+    size_t padded = (nbytes + 63) / 64 * 64;
+    void* p = padded == 0 ? std::aligned_alloc(64, 64) : std::aligned_alloc(64, padded);
+    if (!p) {
+      st->owner = std::make_shared<int>(0);  // nothing to free
+      throw std::runtime_error("out of memory: could not allocate " + std::to_string(nbytes) + " bytes on cpu");
+    }
+    std::memset(p, 0, padded == 0 ? 64 : padded);
+    st->data = p;
+    memory_stats().cpu_bytes += static_cast<int64_t>(nbytes);
+    memory_stats().cpu_count += 1;
+  } else {
+    try {
+      st->data = cuda_alloc(device, nbytes);
+    } catch (...) {
+      st->owner = std::make_shared<int>(0);
+      throw;
+    }
+    memory_stats().cuda_bytes += static_cast<int64_t>(nbytes);
+    memory_stats().cuda_count += 1;
+  }
+  return st;
+}
+
+void upload(Storage& st, const void* src, size_t nbytes) {
+  if (nbytes > st.nbytes) throw std::runtime_error("upload larger than the tensor");
+  if (st.device == kCpu) std::memcpy(st.data, src, nbytes);
+  else cuda_upload(st.device, st.data, src, nbytes);
+}
+
+// ---- the CPU stream: one thread running tasks in enqueue order ----
+namespace {
+class CpuStream {
+ public:
+  CpuStream() : thread_([this] { loop(); }) {}
+  ~CpuStream() {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void push(std::function<void()> task) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      q_.push_back(std::move(task));
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void loop() {
+    for (;;) {
+      std::function<void()> task;
+      {
+        std::unique_lock<std::mutex> lk(mu_);
+        cv_.wait(lk, [this] { return stop_ || !q_.empty(); });
+        if (q_.empty()) return;
+        task = std::move(q_.front());
+        q_.pop_front();
+      }
+      task();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> q_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+CpuStream& cpu_stream() {
+  // Leaked on purpose: joining a thread from a static destructor at process exit can deadlock.
+  static CpuStream* s = new CpuStream();
+  return *s;
+}
+}  // namespace
+
+void cpu_enqueue(std::function<void()> task) { cpu_stream().push(std::move(task)); }
+
+int parse_device(const std::string& name) {
+  if (name == "cpu") return kCpu;
+  if (name == "cuda") return 0;
+  if (name.rfind("cuda:", 0) == 0) {
+    std::string idx = name.substr(5);
+    if (!idx.empty() && idx.size() < 4 && idx.find_first_not_of("0123456789") == std::string::npos) return std::stoi(idx);
+  }
+  throw std::runtime_error("unknown device '" + name + "' (expected 'cpu' or 'cuda:N')");
+}
+
+std::string device_name(int device) { return device == kCpu ? "cpu" : "cuda:" + std::to_string(device); }
+
+}  // namespace seed
