@@ -244,6 +244,8 @@ Napi::Value Enqueue(const Napi::CallbackInfo& info) {
       call->in.push_back(t->view());
     }
     for (auto& t : outputs) call->out.push_back(t->view());
+    if (outputs.empty() && !inputs.empty() && inputs[0]->st->owner)
+      throw std::runtime_error("cannot write into a tensor that views a memory-mapped file (copy it first)");
 
     if (device == kCpu) {
       KernelFn fn = op->cpu;
@@ -396,6 +398,24 @@ Napi::Value Synchronize(const Napi::CallbackInfo& info) {
   return promise;
 }
 
+// ---- view(tensor, shape) -> a handle sharing the storage with a new shape (same element count) ----
+Napi::Value View(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2) throw err(env, "view(tensor, shape)");
+  auto src = unwrap(info[0], "tensor");
+  auto t = std::make_shared<Tensor>();
+  t->dtype = src->dtype;
+  t->st = src->st;
+  t->shape = parse_shape(info[1]);
+  try {
+    if (t->numel() != src->numel() || tensor_nbytes(t->dtype, t->shape) > src->st->nbytes)
+      throw std::runtime_error("cannot view a tensor of " + std::to_string(src->numel()) + " elements as " + std::to_string(t->numel()));
+  } catch (const std::exception& e) {
+    throw err(env, e.what());
+  }
+  return wrap(env, t);
+}
+
 Napi::Value Dispose(const Napi::CallbackInfo& info) {
   if (info.Length() > 0 && info[0].IsExternal()) {
     Handle* h = info[0].As<Napi::External<Handle>>().Data();
@@ -462,6 +482,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("read", Napi::Function::New(env, Read));
   exports.Set("synchronize", Napi::Function::New(env, Synchronize));
   exports.Set("dispose", Napi::Function::New(env, Dispose));
+  exports.Set("view", Napi::Function::New(env, View));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("memory", Napi::Function::New(env, Memory));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));

@@ -1,1 +1,11 @@
-export {};
+/**
+ * @seed/cuda-kernels: seed's tensor runtime. Tensors live in native memory on a device ('cpu' or 'cuda:N');
+ * ops enqueue on the device's stream and return at once; `await tensor.data()` reads values back.
+ * Also: the weight-file readers (safetensors, PyTorch checkpoints).
+ */
+export * from './dtype.js';
+export * from './tensor.js';
+export * as ops from './ops.js';
+export { OP_NAMES, type OpName, type AttentionOptions, type RopeOptions, type SampleOptions } from './ops.js';
+export * from './runtime.js';
+export * from './io/index.js';

@@ -1,0 +1,47 @@
+/** Typed mirror of every export of the seed_kernels addon (native/addon.cpp). */
+
+/** An opaque native tensor handle. */
+export type NativeTensor = { readonly __nativeTensor: unique symbol };
+/** An opaque handle to a memory-mapped file. */
+export type NativeMapping = { readonly __nativeMapping: unique symbol };
+
+export type NativeParams = Record<string, number | boolean | readonly number[] | undefined>;
+
+export interface AddonInfo {
+  version: string;
+  cpuFeatures: { avx2: boolean; f16c: boolean; avx512f: boolean; avx512bw: boolean; avx512bf16: boolean; avx512vnni: boolean };
+  /** The SIMD path the CPU kernels use on this machine. */
+  simd: 'avx512' | 'avx2' | 'scalar';
+  threads: number;
+  cudaCompiled: boolean;
+  cudaDevices: { name: string; description: string; memoryBytes: number }[];
+  /** Why no CUDA device can be used, or null when at least one can. */
+  cudaUnavailableReason: string | null;
+}
+
+export interface AddonMemory {
+  cpuBytes: number;
+  cpuTensors: number;
+  cudaBytes: number;
+  cudaTensors: number;
+}
+
+export interface Addon {
+  create(device: string, dtype: number, shape: readonly number[], data?: ArrayBufferView | ArrayBuffer | null): NativeTensor;
+  mapFile(path: string): { handle: NativeMapping; buffer: ArrayBuffer };
+  fromMapping(mapping: NativeMapping, byteOffset: number, dtype: number, shape: readonly number[]): NativeTensor;
+  enqueue(
+    op: string,
+    inputs: readonly NativeTensor[],
+    outputs: readonly { dtype: number; shape: readonly number[] }[],
+    params: NativeParams,
+  ): NativeTensor[];
+  read(t: NativeTensor): Promise<ArrayBuffer>;
+  synchronize(device: string): Promise<void>;
+  dispose(t: NativeTensor): void;
+  /** A handle sharing t's storage with another shape of the same element count. */
+  view(t: NativeTensor, shape: readonly number[]): NativeTensor;
+  info(): AddonInfo;
+  memory(): AddonMemory;
+  setThreads(n: number): void;
+}

@@ -1,0 +1,47 @@
+/** Devices, build information, memory accounting and stream synchronisation. */
+import type { AddonInfo, AddonMemory } from './native/addon-types.js';
+import { loadAddon } from './native/load-addon.js';
+import type { Device } from './tensor.js';
+
+export type { AddonInfo as RuntimeInfo, AddonMemory as MemoryInfo };
+
+/** Version, CPU features in use, whether CUDA was compiled in, CUDA devices and why CUDA is unavailable. */
+export function runtimeInfo(): AddonInfo {
+  return loadAddon().info();
+}
+
+/** Devices that can run ops now: always 'cpu', plus each usable 'cuda:N'. */
+export function devices(): Device[] {
+  const info = loadAddon().info();
+  return ['cpu', ...info.cudaDevices.map((d) => d.name as Device)];
+}
+
+/** Parse and check a device name; throws an Error saying why a CUDA device cannot be used. */
+export function requireDevice(name: string): Device {
+  if (name === 'cpu') return 'cpu';
+  const m = /^cuda(?::(\d{1,3}))?$/.exec(name);
+  if (!m) throw new Error(`unknown device '${name}' (expected 'cpu' or 'cuda:N')`);
+  const device = `cuda:${m[1] ?? 0}` as Device;
+  const info = loadAddon().info();
+  if (!info.cudaDevices.some((d) => d.name === device)) {
+    const why = info.cudaUnavailableReason ?? `${info.cudaDevices.length} CUDA device(s) present`;
+    throw new Error(`device ${device} is not available: ${why}`);
+  }
+  return device;
+}
+
+/** Resolves once every op enqueued on the device so far has run. */
+export function synchronize(device: Device = 'cpu'): Promise<void> {
+  return loadAddon().synchronize(device);
+}
+
+/** Live native tensors and bytes per device kind. */
+export function memoryInfo(): AddonMemory {
+  return loadAddon().memory();
+}
+
+/** Threads the CPU kernels use (default: the number of cores). */
+export function setCpuThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new Error('thread count must be a positive integer');
+  loadAddon().setThreads(n);
+}

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { memoryInfo, ops, scope, synchronize, tensor, zeros } from '../src/index.js';
+
+describe('tensors', () => {
+  it('round-trips f32, i32, u8, f16, bf16 values', async () => {
+    expect(Array.from(await tensor(new Float32Array([1.5, -2, 3]), [3]).data())).toEqual([1.5, -2, 3]);
+    expect(Array.from(await tensor(new Int32Array([7, -8]), [2]).data())).toEqual([7, -8]);
+    expect(Array.from(await tensor(new Uint8Array([0, 255]), [2]).data())).toEqual([0, 255]);
+    expect(Array.from(await tensor([1, 0.5, -3], [3], { dtype: 'f16' }).data())).toEqual([1, 0.5, -3]);
+    expect(Array.from(await tensor([1, 0.5, -3], [3], { dtype: 'bf16' }).data())).toEqual([1, 0.5, -3]);
+  });
+
+  it('rejects data that does not match the shape', () => {
+    expect(() => tensor(new Float32Array(5), [2, 3])).toThrow(/5 values given for shape \[2, 3\]/);
+    expect(() => zeros([-1])).toThrow(/invalid shape/);
+  });
+
+  it('errors on a disposed tensor instead of crashing', () => {
+    const t = tensor(new Float32Array([1, 2]), [2]);
+    t.dispose();
+    expect(() => ops.scale(t, 2)).toThrow(/disposed/);
+  });
+
+  it('reshape shares storage', async () => {
+    const t = tensor(new Float32Array([1, 2, 3, 4, 5, 6]), [2, 3]);
+    const r = t.reshape([3, -1]);
+    expect(r.shape).toEqual([3, 2]);
+    expect(Array.from(await r.data())).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(() => t.reshape([4, 2])).toThrow(/cannot reshape/);
+  });
+
+  it('scope disposes what it does not return', async () => {
+    await synchronize();
+    const before = memoryInfo().cpuTensors;
+    const kept = scope(() => {
+      zeros([4]);
+      zeros([5]);
+      return zeros([6]);
+    });
+    await synchronize();
+    expect(memoryInfo().cpuTensors).toBe(before + 1);
+    kept.dispose();
+    await synchronize();
+    expect(memoryInfo().cpuTensors).toBe(before);
+  });
+
+  it('refuses a CUDA device with a reason when none is usable', () => {
+    expect(() => zeros([2], 'f32', 'cuda:0')).toThrow(/CUDA/);
+  });
+});
