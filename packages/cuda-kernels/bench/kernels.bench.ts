@@ -1,1 +1,519 @@
-export {};
+/**
+ * Kernel benchmarks of @seed/cuda-kernels against this machine's own measured ceilings.
+ *
+ *   pnpm --filter @seed/cuda-kernels bench            a table
+ *   pnpm --silent --filter @seed/cuda-kernels bench --json    one JSON object per line
+ *   … bench --device cpu                                only one device (default: every usable device)
+ *
+ * First, per device, the ceilings: on the CPU a native FMA loop and a native multi-threaded 256 MB memcpy
+ * (read + write bytes counted); on a GPU the runtime's own large copy and matmul. Then each named kernel, reported as a throughput and
+ * a ratio to the ceiling that bounds it, or, for the small latency-bound kernels, to a time budget.
+ * What each row measures is in docs/bench.md. An op that fails (e.g. "not implemented") becomes a row
+ * "n/a (message)" instead of ending the run.
+ */
+import { cpus } from 'node:os';
+import {
+  byteLength,
+  type Device,
+  type DType,
+  devices,
+  fromBytes,
+  measureCpuCeilings,
+  memoryInfo,
+  ops,
+  q8ScalesOffset,
+  runtimeInfo,
+  synchronize,
+  type Tensor,
+  tensor,
+} from '../src/index.js';
+
+// ---------------------------------------------------------------- rows
+
+interface Row {
+  device: string;
+  name: string;
+  /** Median wall time of one run, or null when the op failed. */
+  median_ms: number | null;
+  min_ms: number | null;
+  runs: number;
+  /** Throughput in `unit` (GB/s, GFLOP/s) or null for latency rows. */
+  throughput: number | null;
+  unit: string | null;
+  /** throughput / ceiling (higher is better), or median / budget for latency rows (lower is better). */
+  ratio: number | null;
+  /** What `ratio` is against, with the ceiling's value and how it was measured. */
+  ratio_of: string | null;
+  /** The goal for `ratio`, e.g. "≥ 0.6" or "≤ 1". */
+  target: string | null;
+  meets: boolean | null;
+  /** For ceilings: how the number was measured. */
+  how?: string;
+  /** Why the row is n/a. */
+  error?: string;
+}
+
+/** A measured ceiling a kernel row is compared against. */
+interface Ceiling {
+  value: number;
+  unit: string;
+  label: string;
+}
+
+const args = process.argv.slice(2);
+const asJson = args.includes('--json');
+const onlyDevice = args.includes('--device') ? args[args.indexOf('--device') + 1] : undefined;
+
+const rows: Row[] = [];
+const MB = 1 << 20;
+
+function emit(row: Row): void {
+  rows.push(row);
+  if (asJson) process.stdout.write(`${JSON.stringify(row)}\n`);
+  else if (process.stderr.isTTY)
+    process.stderr.write(`  ${row.device} ${row.name}: ${fmtMs(row.median_ms, row.error)}\n`);
+}
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ');
+
+// ---------------------------------------------------------------- timing
+
+interface Timing {
+  median: number;
+  min: number;
+  runs: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * Time `run` after `warmup` untimed calls. The number of timed runs adapts to the kernel's speed: at least
+ * `minRuns`, then more until about `budgetMs` of timed work or `maxRuns`, so slow kernels don't stall the
+ * bench and fast ones get a stable median.
+ */
+async function measure(
+  run: () => Promise<void> | void,
+  { warmup = 2, minRuns = 5, maxRuns = 30, budgetMs = 2000 } = {},
+): Promise<Timing> {
+  for (let i = 0; i < warmup; i++) await run();
+  const times: number[] = [];
+  let spent = 0;
+  while (times.length < minRuns || (spent < budgetMs && times.length < maxRuns)) {
+    const t0 = performance.now();
+    await run();
+    const dt = performance.now() - t0;
+    times.push(dt);
+    spent += dt;
+  }
+  return { median: median(times), min: Math.min(...times), runs: times.length };
+}
+
+/**
+ * Time an op. `enqueue` enqueues the work and returns the tensors it produced (or wrote in place). The
+ * first call reads every one of them back: a CPU kernel's failure only surfaces when its output is read,
+ * and `synchronize()` alone would time a failed op as instantaneous. Timed runs then end either with
+ * `synchronize(device)` (large outputs: the kernel is the work) or, with `readBack`, by reading the last
+ * output (small outputs a caller needs on the host: token ids, code ids).
+ */
+async function measureOp(
+  device: Device,
+  enqueue: () => Tensor[],
+  opts: {
+    readBack?: boolean;
+    keep?: Tensor[];
+    warmup?: number;
+    minRuns?: number;
+    maxRuns?: number;
+    budgetMs?: number;
+  } = {},
+): Promise<Timing> {
+  const release = (ts: Tensor[]) => {
+    for (const t of ts) if (!opts.keep?.includes(t)) t.dispose();
+  };
+  const first = enqueue();
+  try {
+    for (const t of first) await t.bytes();
+  } finally {
+    release(first);
+  }
+  return measure(async () => {
+    const outs = enqueue();
+    try {
+      if (opts.readBack) await outs[outs.length - 1].bytes();
+      else await synchronize(device);
+    } finally {
+      release(outs);
+    }
+  }, opts);
+}
+
+// ---------------------------------------------------------------- data
+
+/** Deterministic pseudo-random floats in [-scale, scale) (xorshift32: fast enough for 45M values). */
+function randomF32(n: number, scale = 1, seed = 0x9e3779b9): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = ((s >>> 0) / 4294967296 - 0.5) * 2 * scale;
+  }
+  return out;
+}
+
+/** Raw bytes of a tensor of random values in `dtype`, built directly (no dependence on the cast kernel). */
+function randomBytes(dtype: DType, shape: readonly number[], scale: number, seed?: number): Uint8Array {
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (dtype === 'f32') return new Uint8Array(randomF32(n, scale, seed).buffer);
+  if (dtype === 'bf16') {
+    // bf16 is the top half of an f32 (truncation is fine for timing).
+    const f = new Uint32Array(randomF32(n, scale, seed).buffer);
+    const h = new Uint16Array(n);
+    for (let i = 0; i < n; i++) h[i] = f[i] >>> 16;
+    return new Uint8Array(h.buffer);
+  }
+  if (dtype === 'q8') {
+    const [rows, cols] = shape;
+    const out = new Uint8Array(byteLength('q8', shape));
+    const q = new Int8Array(out.buffer, 0, rows * cols);
+    const f = randomF32(rows * cols, 127, seed);
+    for (let i = 0; i < q.length; i++) q[i] = Math.round(f[i]);
+    new Float32Array(out.buffer, q8ScalesOffset(rows, cols), rows).fill(scale / 127);
+    return out;
+  }
+  throw new Error(`randomBytes: unsupported dtype ${dtype}`);
+}
+
+function randomTensor(dtype: DType, shape: readonly number[], device: Device, scale = 1, seed?: number): Tensor {
+  return fromBytes(randomBytes(dtype, shape, scale, seed), dtype, shape, device);
+}
+
+const gc = () => (globalThis as { gc?: () => void }).gc?.();
+
+// ---------------------------------------------------------------- ceilings
+
+/** A sync JS copy of a 256 MB buffer: bandwidth of one thread's memcpy, read + write bytes counted. */
+async function hostCopyCeiling(kind: 'Buffer.copy' | 'TypedArray.set'): Promise<Ceiling | null> {
+  const bytes = 256 * MB;
+  const src = Buffer.allocUnsafe(bytes);
+  const dst = Buffer.allocUnsafe(bytes);
+  // Touch every page first: untouched pages would be mapped on first write (and read as the zero page).
+  src.fill(0x5a);
+  dst.fill(0);
+  const s64 = new Float64Array(src.buffer, src.byteOffset, bytes / 8);
+  const d64 = new Float64Array(dst.buffer, dst.byteOffset, bytes / 8);
+  const t = await measure(() => (kind === 'Buffer.copy' ? void src.copy(dst) : d64.set(s64)), {
+    minRuns: 5,
+    maxRuns: 10,
+  });
+  const gbs = (2 * bytes) / (t.median * 1e6);
+  const how = `${kind} of a 256 MB buffer in JS (one thread), 2 × 256 MB (read + write) per copy`;
+  emit(ceilingRow('cpu', `ceiling: memory copy, ${kind} 256 MB`, t, gbs, 'GB/s', how));
+  return { value: gbs, unit: 'GB/s', label: `${kind} 256 MB` };
+}
+
+/** The runtime's own copy kernel (set_slice into a preallocated tensor): its threads, no allocation. */
+async function runtimeCopyCeiling(device: Device): Promise<Ceiling | null> {
+  const n = (256 * MB) / 4;
+  const name = 'ceiling: memory copy, runtime set_slice 256 MB';
+  const how = 'ops.setSlice of a 256 MB f32 tensor into another (in place, no allocation), read + write bytes counted';
+  let src: Tensor | undefined;
+  let dst: Tensor | undefined;
+  try {
+    src = randomTensor('f32', [n], device);
+    dst = randomTensor('f32', [n], device, 1, 7);
+    const s = src;
+    const d = dst;
+    const t = await measureOp(device, () => [ops.setSlice(d, s, [0])], { keep: [d], minRuns: 5, maxRuns: 15 });
+    const gbs = (2 * n * 4) / (t.median * 1e6);
+    emit(ceilingRow(device, name, t, gbs, 'GB/s', how));
+    return { value: gbs, unit: 'GB/s', label: 'runtime set_slice 256 MB' };
+  } catch (e) {
+    emit(failedRow(device, name, e, how));
+    return null;
+  } finally {
+    src?.dispose();
+    dst?.dispose();
+  }
+}
+
+/**
+ * FMA peak as the runtime reaches it: matmuls small enough to stay in cache (CPU: 256³, 16 per timed run)
+ * or big enough to fill the GPU (CUDA: 2048³, 4 per run), so memory never limits them.
+ */
+async function fmaCeiling(device: Device): Promise<Ceiling | null> {
+  const cuda = device !== 'cpu';
+  const n = cuda ? 2048 : 256;
+  const reps = cuda ? 4 : 16;
+  const name = `ceiling: FMA peak, runtime matmul ${n}³ ×${reps}`;
+  const how = `ops.matmul f32 ${n}×${n}·${n}×${n}, ${reps} enqueued per timed run (${cuda ? 'fills the GPU' : 'in cache'}), 2·n³ flops each`;
+  const a = randomTensor('f32', [n, n], device, 1, 1);
+  const b = randomTensor('f32', [n, n], device, 1, 2);
+  try {
+    const t = await measureOp(device, () => Array.from({ length: reps }, () => ops.matmul(a, b)), { budgetMs: 1500 });
+    const gflops = (reps * 2 * n ** 3) / (t.median * 1e6);
+    emit(ceilingRow(device, name, t, gflops, 'GFLOP/s', how));
+    return { value: gflops, unit: 'GFLOP/s', label: `runtime matmul ${n}³` };
+  } catch (e) {
+    emit(failedRow(device, name, e, how));
+    return null;
+  } finally {
+    a.dispose();
+    b.dispose();
+  }
+}
+
+/**
+ * The CPU's own ceilings from native probes on the kernel threads: an in-register FMA loop (AVX-512 or AVX2,
+ * 12 independent accumulators) and a 256 MB multi-threaded memcpy. Kernels are compared against these.
+ */
+async function nativeCpuCeilings(): Promise<{ fma: Ceiling; copy: Ceiling }> {
+  const t0 = performance.now();
+  const c = await measureCpuCeilings(400);
+  const ms = performance.now() - t0;
+  const t: Timing = { median: ms, min: ms, runs: 1 };
+  const fmaHow = `native ${c.fmaIsa} FMA loop in registers on every kernel thread (2 FLOPs per FMA lane)`;
+  const copyHow = 'native memcpy of 256 MB split across the kernel threads, best of several; read + write bytes counted';
+  emit(ceilingRow('cpu', `ceiling: FMA peak, native ${c.fmaIsa} loop`, t, c.fmaGflops, 'GFLOP/s', fmaHow));
+  emit(ceilingRow('cpu', 'ceiling: memory copy, native memcpy 256 MB', t, c.copyGBps, 'GB/s', copyHow));
+  return {
+    fma: { value: c.fmaGflops, unit: 'GFLOP/s', label: `native ${c.fmaIsa} FMA loop` },
+    copy: { value: c.copyGBps, unit: 'GB/s', label: 'native memcpy 256 MB' },
+  };
+}
+
+function ceilingRow(device: string, name: string, t: Timing, value: number, unit: string, how: string): Row {
+  return {
+    device,
+    name,
+    median_ms: t.median,
+    min_ms: t.min,
+    runs: t.runs,
+    throughput: value,
+    unit,
+    ratio: null,
+    ratio_of: null,
+    target: null,
+    meets: null,
+    how,
+  };
+}
+
+function failedRow(device: string, name: string, e: unknown, how?: string): Row {
+  return {
+    device,
+    name,
+    median_ms: null,
+    min_ms: null,
+    runs: 0,
+    throughput: null,
+    unit: null,
+    ratio: null,
+    ratio_of: null,
+    target: null,
+    meets: null,
+    ...(how ? { how } : {}),
+    error: message(e),
+  };
+}
+
+/** The best of the measured ceilings (the one a kernel could at least reach). */
+function best(cs: (Ceiling | null)[]): Ceiling | null {
+  return cs.reduce<Ceiling | null>((acc, c) => (c && (!acc || c.value > acc.value) ? c : acc), null);
+}
+
+// ---------------------------------------------------------------- kernels
+
+type Goal =
+  | { kind: 'ceiling'; ceiling: Ceiling | null; what: string; min: number }
+  | { kind: 'budget'; budgetMs: number }
+  | { kind: 'none' };
+
+/**
+ * Run one kernel row: `setup` makes the inputs (not timed), `enqueue` the op; `work` is the flops or bytes
+ * of one run (converted to `unit` per second). Failures anywhere become an n/a row.
+ */
+async function kernel(
+  device: Device,
+  name: string,
+  spec: {
+    setup: () => Tensor[];
+    enqueue: (inputs: Tensor[], run: number) => Tensor[];
+    work?: { amount: number; unit: 'GFLOP/s' | 'GB/s' };
+    goal: Goal;
+    readBack?: boolean;
+  },
+): Promise<void> {
+  let inputs: Tensor[] = [];
+  try {
+    inputs = spec.setup();
+    let run = 0;
+    const t = await measureOp(device, () => spec.enqueue(inputs, run++), { readBack: spec.readBack });
+    const throughput = spec.work ? spec.work.amount / (t.median * 1e6) : null;
+    let ratio: number | null = null;
+    let ratioOf: string | null = null;
+    let target: string | null = null;
+    let meets: boolean | null = null;
+    const g = spec.goal;
+    if (g.kind === 'ceiling') {
+      target = `≥ ${g.min}`;
+      if (g.ceiling && throughput !== null) {
+        ratio = throughput / g.ceiling.value;
+        ratioOf = `${g.what} ${g.ceiling.value.toFixed(1)} ${g.ceiling.unit} (${g.ceiling.label})`;
+        meets = ratio >= g.min;
+      } else ratioOf = `${g.what} (not measured)`;
+    } else if (g.kind === 'budget') {
+      ratio = t.median / g.budgetMs;
+      ratioOf = `${g.budgetMs} ms budget (median / budget)`;
+      target = '≤ 1';
+      meets = ratio <= 1;
+    }
+    emit({
+      device,
+      name,
+      median_ms: t.median,
+      min_ms: t.min,
+      runs: t.runs,
+      throughput,
+      unit: spec.work?.unit ?? null,
+      ratio,
+      ratio_of: ratioOf,
+      target,
+      meets,
+    });
+  } catch (e) {
+    emit(failedRow(device, name, e));
+  } finally {
+    for (const t of inputs) t.dispose();
+    gc();
+  }
+}
+
+async function benchDevice(device: Device): Promise<void> {
+  // Ceilings. On the CPU the JS copies need nothing from the runtime; the runtime's own copy may do better
+  // with its threads. On a GPU only the runtime's copy measures device memory.
+  // On the CPU the native probes set the ceilings; the JS and runtime copies are shown for comparison.
+  // On a GPU only the runtime's own copy and matmul can measure the device.
+  const native = device === 'cpu' ? await nativeCpuCeilings() : null;
+  const copies =
+    device === 'cpu' ? [await hostCopyCeiling('Buffer.copy'), await hostCopyCeiling('TypedArray.set')] : [];
+  gc();
+  const runtimeCopy = await runtimeCopyCeiling(device);
+  gc();
+  const bandwidth = native ? native.copy : best([...copies, runtimeCopy]);
+  const fma = native ? native.fma : await fmaCeiling(device);
+
+  // fp32 GEMM, the prefill shape of the work: compute-bound.
+  const N = 1024;
+  await kernel(device, 'gemm f32 1024³ (matmul)', {
+    setup: () => [randomTensor('f32', [N, N], device, 1, 3), randomTensor('f32', [N, N], device, 1, 4)],
+    enqueue: ([a, b]) => [ops.matmul(a, b)],
+    work: { amount: 2 * N ** 3, unit: 'GFLOP/s' },
+    goal: { kind: 'ceiling', ceiling: fma, what: 'FMA peak', min: 0.6 },
+  });
+
+  // LLaMA-7B decode: one token through an MLP projection; must stream the weight once.
+  for (const dtype of ['f32', 'bf16', 'q8'] as const) {
+    const shape = [11008, 4096];
+    await kernel(device, `gemv ${dtype} x[1,4096]·w[11008,4096]ᵀ (linear)`, {
+      setup: () => [randomTensor('f32', [1, 4096], device, 1, 5), randomTensor(dtype, shape, device, 0.05, 6)],
+      enqueue: ([x, w]) => [ops.linear(x, w)],
+      work: { amount: byteLength(dtype, shape), unit: 'GB/s' },
+      goal: { kind: 'ceiling', ceiling: bandwidth, what: 'bandwidth', min: 0.7 },
+    });
+  }
+
+  // Decode attention: one query over a 2048-token KV cache; streams K and V once.
+  for (const dtype of ['f32', 'bf16'] as const) {
+    const kv = [1, 2048, 32, 128];
+    await kernel(device, `attention ${dtype} 1 query × 2048 keys, 32 heads, D 128`, {
+      setup: () => [
+        randomTensor(dtype, [1, 1, 32, 128], device, 1, 7),
+        randomTensor(dtype, kv, device, 1, 8),
+        randomTensor(dtype, kv, device, 1, 9),
+      ],
+      enqueue: ([q, k, v]) => [ops.attention(q, k, v)],
+      work: { amount: 2 * byteLength(dtype, kv), unit: 'GB/s' },
+      goal: { kind: 'ceiling', ceiling: bandwidth, what: 'bandwidth', min: 0.7 },
+    });
+  }
+
+  // SEED quantizer: 32 query vectors against an 8192 × 32 codebook; the ids are needed on the host.
+  await kernel(device, 'codebook nearest 32×8192×32', {
+    setup: () => [randomTensor('f32', [32, 32], device, 1, 10), randomTensor('f32', [8192, 32], device, 1, 11)],
+    enqueue: ([z, cb]) => [ops.codebookNearest(z, cb)],
+    work: { amount: 3 * 32 * 8192 * 32, unit: 'GFLOP/s' },
+    goal: { kind: 'budget', budgetMs: 1 },
+    readBack: true,
+  });
+  await kernel(device, 'codebook lookup 32×8192×32 (nearest + gather)', {
+    setup: () => [randomTensor('f32', [32, 32], device, 1, 10), randomTensor('f32', [8192, 32], device, 1, 11)],
+    enqueue: ([z, cb]) => {
+      const ids = ops.codebookNearest(z, cb);
+      return [ids, ops.embedding(cb, ids)];
+    },
+    goal: { kind: 'budget', budgetMs: 1 },
+    readBack: true,
+  });
+
+  // One decoding step's sampler over SEED-LLaMA's vocabulary (32000 words + 8192 codes + specials).
+  await kernel(device, 'sample top-p 0.9 over 40194 logits', {
+    setup: () => [tensor(randomF32(40194, 8, 12), [1, 40194], { device })],
+    enqueue: ([logits], run) => [ops.sample(logits, { temperature: 0.8, topP: 0.9, seed: 42, counter: run })],
+    goal: { kind: 'budget', budgetMs: 1 },
+    readBack: true,
+  });
+}
+
+// ---------------------------------------------------------------- output
+
+function fmtMs(ms: number | null, error?: string): string {
+  if (ms === null) return `n/a (${error ?? 'failed'})`;
+  return ms < 10 ? ms.toFixed(3) : ms.toFixed(1);
+}
+
+function printTable(): void {
+  const info = runtimeInfo();
+  const head = ['device', 'benchmark', 'median ms', 'throughput', 'ratio', 'ratio of', 'target', 'note'];
+  const body = rows.map((r) => {
+    if (r.error !== undefined) return [r.device, r.name, 'n/a', '', '', '', '', `n/a (${r.error})`];
+    const tp = r.throughput === null ? '' : `${r.throughput.toFixed(1)} ${r.unit}`;
+    const ratio = r.ratio === null ? '' : r.ratio.toFixed(2);
+    const verdict = r.meets === null ? '' : r.meets ? 'ok' : 'MISSED';
+    const note = r.how ?? (r.ratio_of && r.ratio === null ? '' : verdict);
+    return [r.device, r.name, fmtMs(r.median_ms), tp, ratio, r.ratio_of ?? '', r.target ?? '', note];
+  });
+  const all = [head, ...body];
+  const widths = head.map((_, i) => Math.max(...all.map((row) => row[i].length)));
+  const line = (row: string[]) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
+  console.log(
+    `seed kernel bench — ${cpus()[0]?.model ?? 'cpu'}; addon ${info.version}, ${info.simd}, ${info.threads} threads`,
+  );
+  console.log(
+    `CUDA: ${info.cudaCompiled ? 'compiled' : 'not compiled'}${info.cudaUnavailableReason ? `, unavailable: ${info.cudaUnavailableReason}` : ''}`,
+  );
+  console.log('');
+  console.log(line(head));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of body) console.log(line(row));
+}
+
+async function main(): Promise<void> {
+  const list = devices().filter((d) => onlyDevice === undefined || d === onlyDevice);
+  if (list.length === 0) throw new Error(`device ${onlyDevice} is not available (usable: ${devices().join(', ')})`);
+  for (const device of list) await benchDevice(device);
+  if (!asJson) printTable();
+  const mem = memoryInfo();
+  if (mem.cpuTensors + mem.cudaTensors > 0)
+    process.stderr.write(`bench: ${mem.cpuTensors + mem.cudaTensors} tensor(s) were not disposed\n`);
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench: ${message(e)}\n`);
+  process.exitCode = 1;
+});

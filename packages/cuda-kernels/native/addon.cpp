@@ -10,6 +10,7 @@
 #include <napi.h>
 #include <stdexcept>
 
+#include "cpu/ceilings.h"
 #include "cpu/parallel.h"
 #include "registry.h"
 #include "runtime.h"
@@ -416,6 +417,29 @@ Napi::Value View(const Napi::CallbackInfo& info) {
   return wrap(env, t);
 }
 
+// ---- measureCeilings(ms) -> Promise<{fmaGflops, copyGBps, fmaIsa, threads}> (runs on the CPU stream) ----
+Napi::Value MeasureCeilings(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double ms = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 300;
+  if (!(ms > 0) || ms > 60000) throw err(env, "measureCeilings(ms): ms must be in (0, 60000]");
+  auto* deferred = new Napi::Promise::Deferred(env);
+  Napi::Promise promise = deferred->Promise();
+  auto tsfn = make_tsfn(env, deferred);
+  cpu_enqueue([tsfn, ms]() {
+    CpuCeilings c = measure_cpu_ceilings(ms);
+    auto* r = new ReadResult();
+    // Delivered as an ArrayBuffer of three doubles: fma GFLOP/s, copy GB/s, 1 if AVX-512 else 2 if AVX2 else 0.
+    r->nbytes = 3 * sizeof(double);
+    r->data = std::malloc(r->nbytes);
+    double* d = static_cast<double*>(r->data);
+    d[0] = c.fma_gflops;
+    d[1] = c.copy_gbps;
+    d[2] = std::strcmp(c.fma_isa, "avx512") == 0 ? 1 : (std::strcmp(c.fma_isa, "avx2") == 0 ? 2 : 0);
+    finish(tsfn, r);
+  });
+  return promise;
+}
+
 Napi::Value Dispose(const Napi::CallbackInfo& info) {
   if (info.Length() > 0 && info[0].IsExternal()) {
     Handle* h = info[0].As<Napi::External<Handle>>().Data();
@@ -485,6 +509,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("view", Napi::Function::New(env, View));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("memory", Napi::Function::New(env, Memory));
+  exports.Set("measureCeilings", Napi::Function::New(env, MeasureCeilings));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   return exports;
 }

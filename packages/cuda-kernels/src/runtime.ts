@@ -45,3 +45,18 @@ export function setCpuThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new Error('thread count must be a positive integer');
   loadAddon().setThreads(n);
 }
+
+export interface CpuCeilings {
+  /** fp32 GFLOP/s of an in-register FMA loop on every kernel thread (an FMA counts as 2 FLOPs). */
+  fmaGflops: number;
+  /** GB/s of a 256 MB multi-threaded memcpy, counting bytes read plus bytes written. */
+  copyGBps: number;
+  /** The vector ISA the FMA loop used. */
+  fmaIsa: 'avx512' | 'avx2' | 'scalar';
+}
+
+/** Measure this machine's own ceilings (for benchmarks): runs on the CPU stream for about 2 × ms. */
+export async function measureCpuCeilings(ms = 300): Promise<CpuCeilings> {
+  const d = new Float64Array(await loadAddon().measureCeilings(ms));
+  return { fmaGflops: d[0], copyGBps: d[1], fmaIsa: d[2] === 1 ? 'avx512' : d[2] === 2 ? 'avx2' : 'scalar' };
+}

@@ -97,8 +97,9 @@ int default_threads() {
 }
 
 Pool& pool() {
-  static Pool p(default_threads());
-  return p;
+  // Leaked on purpose, like the CPU stream: at process exit a kernel may still be running on it.
+  static Pool* p = new Pool(default_threads());
+  return *p;
 }
 
 }  // namespace

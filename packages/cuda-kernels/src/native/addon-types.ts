@@ -44,4 +44,6 @@ export interface Addon {
   info(): AddonInfo;
   memory(): AddonMemory;
   setThreads(n: number): void;
+  /** Measure this CPU's FMA peak and copy bandwidth on the kernel threads: three doubles (GFLOP/s, GB/s, isa code). */
+  measureCeilings(ms: number): Promise<ArrayBuffer>;
 }

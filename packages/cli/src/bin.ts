@@ -1,0 +1,18 @@
+/**
+ * The `seed` command. Each subcommand lives in its own file under commands/ and stays thin: it parses its
+ * arguments, calls the packages that do the work, and prints a table or (with --json) one JSON object.
+ */
+import { Command } from 'commander';
+import pkg from '../package.json';
+import { infoCommand } from './commands/info.js';
+import { inspectCommand } from './commands/inspect.js';
+
+const program = new Command()
+  .name('seed')
+  .description('Run SEED-LLaMA from Node: runtime info and weight-file inspection')
+  .version(pkg.version, '-v, --version')
+  .showHelpAfterError('(run `seed --help` for the commands)')
+  .addCommand(infoCommand(pkg.version))
+  .addCommand(inspectCommand());
+
+await program.parseAsync(process.argv);

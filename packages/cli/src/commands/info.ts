@@ -1,0 +1,76 @@
+/** `seed info [--json]`: what this installation can run on. */
+import { Command } from 'commander';
+import { guarded } from '../action.js';
+import { formatBytes, table } from '../format.js';
+
+/** The machine-readable form of `seed info --json`. */
+export interface InfoReport {
+  /** The seed CLI's version. */
+  version: string;
+  addon: {
+    version: string;
+    /** The SIMD path the CPU kernels use on this machine. */
+    simd: string;
+    cpuFeatures: Record<string, boolean>;
+    threads: number;
+    cudaCompiled: boolean;
+  };
+  /** Devices that can run ops now ('cpu' always, plus each usable 'cuda:N'). */
+  devices: { name: string; description: string; memoryBytes?: number }[];
+  /** Why no CUDA device can be used, or null when at least one can. */
+  cudaUnavailableReason: string | null;
+}
+
+/** Gather the report from the runtime (loads the native addon). */
+export async function collectInfo(version: string): Promise<InfoReport> {
+  // Imported here, not at the top: `seed --help` must work even when the native addon is not built.
+  const { runtimeInfo } = await import('@seed/cuda-kernels');
+  const info = runtimeInfo();
+  const cpu = { name: 'cpu', description: `${info.threads} threads, ${info.simd} kernels` };
+  const cuda = info.cudaDevices.map((d) => ({ name: d.name, description: d.description, memoryBytes: d.memoryBytes }));
+  return {
+    version,
+    addon: {
+      version: info.version,
+      simd: info.simd,
+      cpuFeatures: { ...info.cpuFeatures },
+      threads: info.threads,
+      cudaCompiled: info.cudaCompiled,
+    },
+    devices: [cpu, ...cuda],
+    cudaUnavailableReason: info.cudaUnavailableReason,
+  };
+}
+
+/** The human-readable form: a short aligned table. */
+export function formatInfo(r: InfoReport): string {
+  const features = Object.entries(r.addon.cpuFeatures)
+    .filter(([, on]) => on)
+    .map(([name]) => name);
+  const rows: string[][] = [
+    ['seed', r.version],
+    ['addon', r.addon.version],
+    ['cpu kernels', `${r.addon.simd} (features: ${features.join(' ') || 'none'})`],
+    ['threads', String(r.addon.threads)],
+    ['cuda compiled', r.addon.cudaCompiled ? 'yes' : 'no'],
+  ];
+  r.devices.forEach((d, i) => {
+    const mem = d.memoryBytes !== undefined ? `, ${formatBytes(d.memoryBytes)}` : '';
+    rows.push([i === 0 ? 'devices' : '', `${d.name}  ${d.description}${mem}`]);
+  });
+  if (r.cudaUnavailableReason !== null) rows.push(['cuda', `unavailable: ${r.cudaUnavailableReason}`]);
+  return table(rows);
+}
+
+/** The `info` subcommand. */
+export function infoCommand(version: string): Command {
+  return new Command('info')
+    .description('show the version, the native addon build (CPU SIMD path, threads, CUDA) and the usable devices')
+    .option('--json', 'print one JSON object')
+    .action(
+      guarded('info', async (opts: { json?: boolean }) => {
+        const report = await collectInfo(version);
+        process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : `${formatInfo(report)}\n`);
+      }),
+    );
+}

@@ -1,0 +1,101 @@
+#include "ceilings.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "parallel.h"
+
+namespace seed {
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+// Enough independent accumulators to cover FMA latency × ports (4 cycles × 2 ports = 8 chains; 12 for margin).
+__attribute__((target("avx2,fma"))) double fma_loop_avx2(int64_t iters) {
+  __m256 acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = _mm256_set1_ps(0.001f * static_cast<float>(i));
+  const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
+  for (int64_t it = 0; it < iters; ++it)
+    for (int i = 0; i < 12; ++i) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
+  __m256 s = acc[0];
+  for (int i = 1; i < 12; ++i) s = _mm256_add_ps(s, acc[i]);
+  float out[8];
+  _mm256_storeu_ps(out, s);
+  return out[0];
+}
+
+__attribute__((target("avx512f,fma"))) double fma_loop_avx512(int64_t iters) {
+  __m512 acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = _mm512_set1_ps(0.001f * static_cast<float>(i));
+  const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
+  for (int64_t it = 0; it < iters; ++it)
+    for (int i = 0; i < 12; ++i) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
+  return _mm512_reduce_add_ps(acc[0]) + _mm512_reduce_add_ps(acc[11]);
+}
+
+double seconds_since(clock_type::time_point t0) {
+  return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+}  // namespace
+
+CpuCeilings measure_cpu_ceilings(double ms) {
+  CpuCeilings r;
+  const CpuFeatures& f = cpu_features();
+  const bool avx512 = f.avx512f;
+  const bool avx2 = f.avx2 && f.fma;
+  r.fma_isa = avx512 ? "avx512" : (avx2 ? "avx2" : "scalar");
+  const int threads = cpu_threads();
+
+  // ---- FMA peak: each thread runs the loop; FLOPs = iters × 12 vectors × lanes × 2 ----
+  if (avx2 || avx512) {
+    const int lanes = avx512 ? 16 : 8;
+    int64_t iters = 1 << 16;
+    for (;;) {  // grow the work until one run takes about `ms`
+      volatile double sink = 0;
+      auto t0 = clock_type::now();
+      parallel_for(threads, 1, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) sink = sink + (avx512 ? fma_loop_avx512(iters) : fma_loop_avx2(iters));
+      });
+      double s = seconds_since(t0);
+      if (s * 1000 >= ms || iters > (int64_t(1) << 34)) {
+        r.fma_gflops = static_cast<double>(iters) * 12 * lanes * 2 * threads / s / 1e9;
+        break;
+      }
+      iters *= 2;
+    }
+  }
+
+  // ---- copy bandwidth: 256 MB source, split across threads; best of a few runs ----
+  const size_t n = size_t(256) << 20;
+  char* src = static_cast<char*>(std::aligned_alloc(64, n));
+  char* dst = static_cast<char*>(std::aligned_alloc(64, n));
+  if (src && dst) {
+    std::memset(src, 1, n);
+    std::memset(dst, 0, n);  // fault the pages in before timing
+    double best = 0;
+    auto start = clock_type::now();
+    for (int rep = 0; rep < 10 && (rep < 3 || seconds_since(start) * 1000 < ms); ++rep) {
+      auto t0 = clock_type::now();
+      parallel_for(threads, 1, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) {
+          size_t chunk = n / threads;
+          size_t off = chunk * static_cast<size_t>(i);
+          std::memcpy(dst + off, src + off, i == threads - 1 ? n - off : chunk);
+        }
+      });
+      best = std::max(best, 2.0 * static_cast<double>(n) / seconds_since(t0) / 1e9);
+    }
+    r.copy_gbps = best;
+  }
+  std::free(src);
+  std::free(dst);
+  return r;
+}
+
+}  // namespace seed
