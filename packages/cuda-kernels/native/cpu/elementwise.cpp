@@ -1,13 +1,178 @@
-// STUB: to be replaced by the real kernels.
+// Element-wise CPU kernels: add / mul with NumPy broadcasting, scale, activations, and cast (including q8
+// quantization). All compute in f32 through row buffers; the work is memory-bound, so plain loops that the
+// compiler vectorises are enough.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
 #include "../kernels.h"
+#include "common.h"
+#include "parallel.h"
 
 namespace seed {
-void seed_cpu_add(OpCall& call) { call.fail("add is not implemented on cpu yet"); }
-void seed_cpu_mul(OpCall& call) { call.fail("mul is not implemented on cpu yet"); }
-void seed_cpu_scale(OpCall& call) { call.fail("scale is not implemented on cpu yet"); }
-void seed_cpu_silu(OpCall& call) { call.fail("silu is not implemented on cpu yet"); }
-void seed_cpu_gelu(OpCall& call) { call.fail("gelu is not implemented on cpu yet"); }
-void seed_cpu_tanh(OpCall& call) { call.fail("tanh is not implemented on cpu yet"); }
-void seed_cpu_relu(OpCall& call) { call.fail("relu is not implemented on cpu yet"); }
-void seed_cpu_cast(OpCall& call) { call.fail("cast is not implemented on cpu yet"); }
+namespace {
+
+constexpr int64_t kChunk = 4096;  // elements converted per step (fits L1 as f32)
+
+// Apply f(x) over every element of in[0] into out[0], converting through f32 chunks.
+template <class F>
+void unary(OpCall& call, F f) {
+  const TensorView& x = call.in[0];
+  const TensorView& y = call.out[0];
+  if (x.numel != y.numel) return call.fail("input and output sizes differ");
+  parallel_for((x.numel + kChunk - 1) / kChunk, 4, [&](int64_t b, int64_t e) {
+    float buf[kChunk];
+    for (int64_t c = b; c < e; ++c) {
+      int64_t off = c * kChunk, n = std::min(kChunk, x.numel - off);
+      row_to_f32(x.data, x.dtype, off, n, buf);
+      for (int64_t i = 0; i < n; ++i) buf[i] = f(buf[i]);
+      row_from_f32(buf, n, y.data, y.dtype, off);
+    }
+  });
+}
+
+// Strides (in elements) of `t` seen with the output's rank, 0 along broadcast dims.
+void broadcast_strides(const TensorView& t, const TensorView& out, int64_t* strides) {
+  int64_t s = 1;
+  for (int i = out.ndim - 1, j = t.ndim - 1; i >= 0; --i, --j) {
+    int64_t d = j >= 0 ? t.shape[j] : 1;
+    strides[i] = d == 1 ? 0 : s;
+    s *= d;
+  }
+}
+
+template <class F>
+void binary(OpCall& call, F f) {
+  const TensorView &a = call.in[0], &b = call.in[1], &y = call.out[0];
+  if (a.dtype != b.dtype || a.dtype != y.dtype) return call.fail("dtypes differ");
+  if (a.ndim > y.ndim || b.ndim > y.ndim) return call.fail("output rank is smaller than an input's");
+  for (int i = 0; i < y.ndim; ++i) {  // every input dim must be 1 or the output's
+    int ia = i - (y.ndim - a.ndim), ib = i - (y.ndim - b.ndim);
+    if (ia >= 0 && a.shape[ia] != 1 && a.shape[ia] != y.shape[i]) return call.fail("a does not broadcast to the output");
+    if (ib >= 0 && b.shape[ib] != 1 && b.shape[ib] != y.shape[i]) return call.fail("b does not broadcast to the output");
+  }
+  int64_t sa[kMaxDims], sb[kMaxDims];
+  broadcast_strides(a, y, sa);
+  broadcast_strides(b, y, sb);
+  // Iterate the output as rows of its last dim; the last-dim stride of a and b is 0 or 1.
+  const int64_t cols = y.ndim ? y.shape[y.ndim - 1] : 1;
+  const int64_t rows = cols ? y.numel / cols : 0;
+  const int last = y.ndim - 1;
+  parallel_for(rows, std::max<int64_t>(1, 8192 / std::max<int64_t>(cols, 1)), [&](int64_t r0, int64_t r1) {
+    std::vector<float> va(cols), vb(cols), vy(cols);
+    for (int64_t r = r0; r < r1; ++r) {
+      int64_t oa = 0, ob = 0, rem = r;
+      for (int i = last - 1; i >= 0; --i) {
+        int64_t idx = rem % y.shape[i];
+        rem /= y.shape[i];
+        oa += idx * sa[i];
+        ob += idx * sb[i];
+      }
+      const int64_t ca = last >= 0 ? sa[last] : 0, cb = last >= 0 ? sb[last] : 0;
+      if (ca) row_to_f32(a.data, a.dtype, oa, cols, va.data());
+      else std::fill(va.begin(), va.end(), load_f(a.data, a.dtype, oa));
+      if (cb) row_to_f32(b.data, b.dtype, ob, cols, vb.data());
+      else std::fill(vb.begin(), vb.end(), load_f(b.data, b.dtype, ob));
+      for (int64_t i = 0; i < cols; ++i) vy[i] = f(va[i], vb[i]);
+      row_from_f32(vy.data(), cols, y.data, y.dtype, r * cols);
+    }
+  });
+}
+
+// float -> integer: truncate toward zero, saturate, NaN -> 0.
+template <class T>
+T saturate(float v, double lo, double hi) {
+  if (std::isnan(v)) return 0;
+  double t = std::trunc(static_cast<double>(v));
+  return static_cast<T>(std::min(hi, std::max(lo, t)));
+}
+
+void quantize_q8(const TensorView& x, const TensorView& y, OpCall& call) {
+  if (x.ndim != 2 || y.ndim != 2) return call.fail("q8 tensors are 2-D");
+  const int64_t rows = x.shape[0], cols = x.shape[1];
+  int8_t* q = static_cast<int8_t*>(y.data);
+  float* scales = reinterpret_cast<float*>(static_cast<uint8_t*>(y.data) + q8_scales_offset(rows, cols));
+  parallel_for(rows, 16, [&](int64_t r0, int64_t r1) {
+    std::vector<float> buf(cols);
+    for (int64_t r = r0; r < r1; ++r) {
+      row_to_f32(x.data, x.dtype, r * cols, cols, buf.data());
+      float amax = 0;
+      for (float v : buf) amax = std::max(amax, std::fabs(v));
+      float scale = amax / 127.0f;
+      scales[r] = scale;
+      for (int64_t c = 0; c < cols; ++c) {
+        float v = scale == 0 ? 0.0f : std::round(buf[c] / scale);  // std::round: half away from zero
+        q[r * cols + c] = static_cast<int8_t>(std::max(-127.0f, std::min(127.0f, v)));
+      }
+    }
+  });
+}
+
+void dequantize_q8(const TensorView& x, const TensorView& y, OpCall& call) {
+  if (x.ndim != 2) return call.fail("q8 tensors are 2-D");
+  const int64_t rows = x.shape[0], cols = x.shape[1];
+  const int8_t* q = static_cast<const int8_t*>(x.data);
+  const float* scales = reinterpret_cast<const float*>(static_cast<const uint8_t*>(x.data) + q8_scales_offset(rows, cols));
+  parallel_for(rows, 16, [&](int64_t r0, int64_t r1) {
+    std::vector<float> buf(cols);
+    for (int64_t r = r0; r < r1; ++r) {
+      for (int64_t c = 0; c < cols; ++c) buf[c] = scales[r] * static_cast<float>(q[r * cols + c]);
+      row_from_f32(buf.data(), cols, y.data, y.dtype, r * cols);
+    }
+  });
+}
+
+}  // namespace
+
+void seed_cpu_add(OpCall& call) { binary(call, [](float a, float b) { return a + b; }); }
+void seed_cpu_mul(OpCall& call) { binary(call, [](float a, float b) { return a * b; }); }
+
+void seed_cpu_scale(OpCall& call) {
+  const float s = static_cast<float>(call.p.num("scale", 1.0)), b = static_cast<float>(call.p.num("bias", 0.0));
+  unary(call, [s, b](float x) { return x * s + b; });
+}
+void seed_cpu_silu(OpCall& call) { unary(call, [](float x) { return x / (1.0f + std::exp(-x)); }); }
+void seed_cpu_gelu(OpCall& call) { unary(call, [](float x) { return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f)); }); }
+void seed_cpu_tanh(OpCall& call) { unary(call, [](float x) { return std::tanh(x); }); }
+void seed_cpu_relu(OpCall& call) { unary(call, [](float x) { return x > 0.0f ? x : 0.0f; }); }
+
+void seed_cpu_cast(OpCall& call) {
+  const TensorView &x = call.in[0], &y = call.out[0];
+  if (x.numel != y.numel) return call.fail("input and output sizes differ");
+  if (y.dtype == DType::Q8) return quantize_q8(x, y, call);
+  if (x.dtype == DType::Q8) return dequantize_q8(x, y, call);
+  parallel_for((x.numel + kChunk - 1) / kChunk, 4, [&](int64_t b, int64_t e) {
+    float buf[kChunk];
+    for (int64_t c = b; c < e; ++c) {
+      int64_t off = c * kChunk, n = std::min(kChunk, x.numel - off);
+      if (x.dtype == DType::I32 && y.dtype == DType::I32) {
+        std::copy_n(static_cast<const int32_t*>(x.data) + off, n, static_cast<int32_t*>(y.data) + off);
+        continue;
+      }
+      if (x.dtype == DType::I32 && y.dtype == DType::U8) {  // exact integer saturation, no float detour
+        for (int64_t i = 0; i < n; ++i) {
+          int32_t v = static_cast<const int32_t*>(x.data)[off + i];
+          static_cast<uint8_t*>(y.data)[off + i] = static_cast<uint8_t>(std::min(255, std::max(0, v)));
+        }
+        continue;
+      }
+      if (x.dtype == DType::I32) {  // i32 -> float: convert directly (exact up to 2^24, then rounded once)
+        for (int64_t i = 0; i < n; ++i) buf[i] = static_cast<float>(static_cast<const int32_t*>(x.data)[off + i]);
+      } else {
+        row_to_f32(x.data, x.dtype, off, n, buf);
+      }
+      switch (y.dtype) {
+        case DType::I32:
+          for (int64_t i = 0; i < n; ++i) static_cast<int32_t*>(y.data)[off + i] = saturate<int32_t>(buf[i], -2147483648.0, 2147483647.0);
+          break;
+        case DType::U8:
+          for (int64_t i = 0; i < n; ++i) static_cast<uint8_t*>(y.data)[off + i] = saturate<uint8_t>(buf[i], 0.0, 255.0);
+          break;
+        default:
+          row_from_f32(buf, n, y.data, y.dtype, off);
+      }
+    }
+  });
+}
+
 }  // namespace seed

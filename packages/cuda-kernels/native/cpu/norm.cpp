@@ -1,8 +1,90 @@
-// STUB: to be replaced by the real kernels.
+// Row-normalising CPU kernels over the last axis: softmax, LayerNorm, RMSNorm. One row at a time in f32,
+// statistics accumulated in double so long rows (11008) stay accurate.
+#include <cmath>
+#include <limits>
+#include <vector>
+
 #include "../kernels.h"
+#include "common.h"
+#include "parallel.h"
 
 namespace seed {
-void seed_cpu_softmax(OpCall& call) { call.fail("softmax is not implemented on cpu yet"); }
-void seed_cpu_layernorm(OpCall& call) { call.fail("layernorm is not implemented on cpu yet"); }
-void seed_cpu_rmsnorm(OpCall& call) { call.fail("rmsnorm is not implemented on cpu yet"); }
+namespace {
+
+template <class F>
+void for_rows(OpCall& call, F f) {
+  const TensorView &x = call.in[0], &y = call.out[0];
+  if (x.numel != y.numel || x.ndim == 0) return call.fail("input and output sizes differ");
+  const int64_t cols = x.shape[x.ndim - 1];
+  const int64_t rows = cols ? x.numel / cols : 0;
+  parallel_for(rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(cols, 1)), [&](int64_t r0, int64_t r1) {
+    std::vector<float> buf(cols);
+    for (int64_t r = r0; r < r1; ++r) {
+      row_to_f32(x.data, x.dtype, r * cols, cols, buf.data());
+      f(buf.data(), cols);
+      row_from_f32(buf.data(), cols, y.data, y.dtype, r * cols);
+    }
+  });
+}
+
+bool weight_ok(OpCall& call, int idx, int64_t cols) {
+  if (static_cast<int>(call.in.size()) <= idx || call.in[idx].numel != cols) {
+    call.fail("norm weight/bias must have as many elements as the last dim");
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void seed_cpu_softmax(OpCall& call) {
+  for_rows(call, [](float* v, int64_t n) {
+    float mx = -std::numeric_limits<float>::infinity();
+    for (int64_t i = 0; i < n; ++i) mx = std::max(mx, v[i]);
+    if (mx == -std::numeric_limits<float>::infinity()) {  // every entry masked: all zeros
+      for (int64_t i = 0; i < n; ++i) v[i] = 0;
+      return;
+    }
+    double sum = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      v[i] = std::exp(v[i] - mx);
+      sum += v[i];
+    }
+    const float inv = static_cast<float>(1.0 / sum);
+    for (int64_t i = 0; i < n; ++i) v[i] *= inv;
+  });
+}
+
+void seed_cpu_layernorm(OpCall& call) {
+  const int64_t cols = call.in[0].ndim ? call.in[0].shape[call.in[0].ndim - 1] : 0;
+  if (!weight_ok(call, 1, cols) || !weight_ok(call, 2, cols)) return;
+  std::vector<float> w(cols), b(cols);
+  row_to_f32(call.in[1].data, call.in[1].dtype, 0, cols, w.data());
+  row_to_f32(call.in[2].data, call.in[2].dtype, 0, cols, b.data());
+  const double eps = call.p.num("eps", 1e-5);
+  for_rows(call, [&](float* v, int64_t n) {
+    double mean = 0, var = 0;
+    for (int64_t i = 0; i < n; ++i) mean += v[i];
+    mean /= static_cast<double>(n);
+    for (int64_t i = 0; i < n; ++i) var += (v[i] - mean) * (v[i] - mean);
+    var /= static_cast<double>(n);
+    const float inv = static_cast<float>(1.0 / std::sqrt(var + eps)), m = static_cast<float>(mean);
+    for (int64_t i = 0; i < n; ++i) v[i] = (v[i] - m) * inv * w[i] + b[i];
+  });
+}
+
+void seed_cpu_rmsnorm(OpCall& call) {
+  const int64_t cols = call.in[0].ndim ? call.in[0].shape[call.in[0].ndim - 1] : 0;
+  if (!weight_ok(call, 1, cols)) return;
+  std::vector<float> w(cols);
+  row_to_f32(call.in[1].data, call.in[1].dtype, 0, cols, w.data());
+  const double eps = call.p.num("eps", 1e-6);
+  for_rows(call, [&](float* v, int64_t n) {
+    double ss = 0;
+    for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(v[i]) * v[i];
+    const float inv = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
+    for (int64_t i = 0; i < n; ++i) v[i] = v[i] * inv * w[i];
+  });
+}
+
 }  // namespace seed
