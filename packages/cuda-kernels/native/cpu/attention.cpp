@@ -1,6 +1,7 @@
 // Fused attention on the CPU: one pass over the keys with an online softmax (running max and sum), so no
 // [Tq, Tk] score matrix is ever stored. Work items are (batch, query head, block of up to 4 queries); the
-// queries of a block share every key/value row load. Grouped-query heads read kv head h / (Hq / Hkv).
+// queries of a block share every key/value row load. Keys are taken in chunks of 64 (scores, then one
+// max/rescale step per chunk). Grouped-query heads read kv head h / (Hq / Hkv).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -14,7 +15,9 @@
 namespace seed {
 
 namespace {
-constexpr int64_t kQBlock = 4;
+constexpr int64_t kQBlock = 4;     // queries sharing each key/value load
+constexpr int64_t kKeyChunk = 64;  // keys per online-softmax step
+constexpr int64_t kPrefetch = 4;   // rows ahead to prefetch
 }
 
 void seed_cpu_attention(OpCall& call) {
@@ -49,7 +52,7 @@ void seed_cpu_attention(OpCall& call) {
   const float neg_inf = -std::numeric_limits<float>::infinity();
 
   parallel_for(B * Hq * qBlocks, 1, [&](int64_t t0, int64_t t1) {
-    std::vector<float> qb(kQBlock * D), acc(kQBlock * D), krow(D), vrow(D);
+    std::vector<float> qb(kQBlock * D), acc(kQBlock * D), krow(D), vrow(D), scores(kQBlock * kKeyChunk);
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t b = t / (Hq * qBlocks), h = (t / qBlocks) % Hq, i0 = (t % qBlocks) * kQBlock;
       const int64_t nq = std::min(kQBlock, Tq - i0), hk = h / group;
@@ -69,22 +72,54 @@ void seed_cpu_attention(OpCall& call) {
                   : mHeads == 0 ? mask->as<float>() + i * mCols
                                 : mask->as<float>() + ((b * mHeads + (mHeads == 1 ? 0 : h)) * Tq + i) * mCols;
       }
-      for (int64_t j = 0; j < jmax; ++j) {
-        const int64_t kvoff = ((b * Tk + j) * Hkv + hk) * D;
-        const float* kr = f32 ? k.as<float>() + kvoff : (row_to_f32(k.data, k.dtype, kvoff, D, krow.data()), krow.data());
-        const float* vr = nullptr;
+      // Keys in chunks: scores for the chunk first, then one running-max update and one rescale of the
+      // accumulator per chunk (not per key). K/V rows of one head are Hkv·D apart, a stride the hardware
+      // prefetcher does not follow, so the next rows are prefetched by hand.
+      const int64_t rowStride = Hkv * D;
+      const size_t es = dtype_size(k.dtype);
+      for (int64_t j0 = 0; j0 < jmax; j0 += kKeyChunk) {
+        const int64_t nj = std::min(kKeyChunk, jmax - j0);
+        for (int64_t jj = 0; jj < nj; ++jj) {
+          const int64_t j = j0 + jj;
+          const int64_t kvoff = ((b * Tk + j) * Hkv + hk) * D;
+          if (j + kPrefetch < jmax) {
+            const char* kp = static_cast<const char*>(k.data) + (kvoff + kPrefetch * rowStride) * es;
+            const char* vp = static_cast<const char*>(v.data) + (kvoff + kPrefetch * rowStride) * es;
+            for (int64_t line = 0; line < D * static_cast<int64_t>(es); line += 64) {
+              __builtin_prefetch(kp + line);
+              __builtin_prefetch(vp + line);
+            }
+          }
+          const float* kr = f32 ? k.as<float>() + kvoff : (row_to_f32(k.data, k.dtype, kvoff, D, krow.data()), krow.data());
+          for (int64_t r = 0; r < nq; ++r) {
+            float s = neg_inf;
+            if (j < limit[r]) {
+              s = dot_f32(qb.data() + r * D, kr, D) * scale;
+              if (mrow[r]) s += mrow[r][j];
+              if (!(s > neg_inf)) s = neg_inf;  // NaN counts as masked
+            }
+            scores[r * kKeyChunk + jj] = s;
+          }
+        }
         for (int64_t r = 0; r < nq; ++r) {
-          if (j >= limit[r]) continue;
-          float s = dot_f32(qb.data() + r * D, kr, D) * scale;
-          if (mrow[r]) s += mrow[r][j];
-          if (!(s > neg_inf)) continue;  // masked (or NaN): contributes nothing
-          if (!vr) vr = f32 ? v.as<float>() + kvoff : (row_to_f32(v.data, v.dtype, kvoff, D, vrow.data()), vrow.data());
-          const float mnew = std::max(m[r], s);
-          const float corr = std::exp(m[r] - mnew);  // exp(-inf) = 0 on the first key
-          const float p = std::exp(s - mnew);
-          l[r] = l[r] * corr + p;
+          float* sc = scores.data() + r * kKeyChunk;
+          float cmax = neg_inf;
+          for (int64_t jj = 0; jj < nj; ++jj) cmax = std::max(cmax, sc[jj]);
+          if (cmax == neg_inf) continue;  // the whole chunk is masked for this query
+          const float mnew = std::max(m[r], cmax);
+          const float corr = std::exp(m[r] - mnew);  // 0 on the first chunk (m = −inf)
+          float* a = acc.data() + r * D;
+          if (corr != 1.0f) for (int64_t d = 0; d < D; ++d) a[d] *= corr;
+          l[r] *= corr;
           m[r] = mnew;
-          scale_axpy_f32(acc.data() + r * D, corr, p, vr, D);
+          for (int64_t jj = 0; jj < nj; ++jj) {
+            if (sc[jj] == neg_inf) continue;
+            const float p = std::exp(sc[jj] - mnew);
+            l[r] += p;
+            const int64_t kvoff = ((b * Tk + j0 + jj) * Hkv + hk) * D;
+            const float* vr = f32 ? v.as<float>() + kvoff : (row_to_f32(v.data, v.dtype, kvoff, D, vrow.data()), vrow.data());
+            scale_axpy_f32(a, 1.0f, p, vr, D);
+          }
         }
       }
       for (int64_t r = 0; r < nq; ++r) {
