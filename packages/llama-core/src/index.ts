@@ -1,0 +1,13 @@
+/**
+ * @seed/llama-core: SEED-LLaMA's language model. So far: the SentencePiece tokenizer with SEED's image
+ * tokens and a streaming detokenizer.
+ */
+export { LlamaTokenizer, type EncodeOptions, type DecodeOptions } from './tokenizer/llama-tokenizer.js';
+export { IncrementalDecoder } from './tokenizer/incremental-decoder.js';
+export {
+  parseSentencePieceModel,
+  serializeSentencePieceModel,
+  PieceType,
+  type SentencePiece,
+  type SentencePieceModel,
+} from './tokenizer/sentencepiece-model.js';
