@@ -11,3 +11,7 @@ export {
   type SentencePiece,
   type SentencePieceModel,
 } from './tokenizer/sentencepiece-model.js';
+export { parseLlamaConfig, type LlamaConfig, type HfLlamaConfig } from './config.js';
+export { llamaWeightSpecs, type WeightSpec } from './weights/hf-llama-names.js';
+export { KvCache } from './kv-cache.js';
+export { LlamaModel, type LlamaWeights } from './model.js';
