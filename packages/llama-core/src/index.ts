@@ -15,3 +15,5 @@ export { parseLlamaConfig, type LlamaConfig, type HfLlamaConfig } from './config
 export { llamaWeightSpecs, type WeightSpec } from './weights/hf-llama-names.js';
 export { KvCache } from './kv-cache.js';
 export { LlamaModel, type LlamaWeights } from './model.js';
+export { renderChat, chatTemplateFor, type ChatMessage, type ChatTemplateName } from './chat-template.js';
+export { generate, generateText, type GenerateOptions, type GeneratedToken, type GenerationResult, type StopReason } from './generate.js';

@@ -1,0 +1,32 @@
+/** The tiny random LLaMA of tiny-llama.ts as seed objects: model (f32 or q8 weights) and a matching tokenizer. */
+import { ops, type Tensor, tensor } from '@seed/cuda-kernels';
+import { LlamaModel, LlamaTokenizer, llamaWeightSpecs, PieceType, parseLlamaConfig } from '../../src/index.js';
+import { TINY, tinyHfConfig, tinyWeights } from './tiny-llama.js';
+
+export function tinyModel(seed = 42, quantize = false): LlamaModel {
+  const config = parseLlamaConfig(tinyHfConfig(TINY));
+  const weights = tinyWeights(TINY, seed);
+  const map = new Map<string, Tensor>();
+  for (const spec of llamaWeightSpecs(config)) {
+    const w = weights.get(spec.name)!;
+    const t = tensor(w.data, w.shape);
+    map.set(spec.id, quantize && spec.matrix ? ops.quantizeQ8(t) : t);
+  }
+  return new LlamaModel(config, map, 'cpu');
+}
+
+/** <unk>, <s>, </s>, 256 byte pieces, then "▁t259" … pieces up to the tiny vocabulary size. */
+export function tinyTokenizer(): LlamaTokenizer {
+  const pieces = [
+    { piece: '<unk>', score: 0, type: PieceType.Unknown },
+    { piece: '<s>', score: 0, type: PieceType.Control },
+    { piece: '</s>', score: 0, type: PieceType.Control },
+  ];
+  for (let b = 0; b < 256; b++) pieces.push({ piece: `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`, score: 0, type: PieceType.Byte });
+  for (let i = pieces.length; i < TINY.vocabSize; i++) pieces.push({ piece: `\u2581t${i}`, score: -i, type: PieceType.Normal });
+  return new LlamaTokenizer(
+    { pieces, modelType: 2, byteFallback: true, addDummyPrefix: true, removeExtraWhitespaces: false, unkId: 0, bosId: 1, eosId: 2, padId: -1 },
+    {},
+    [{ content: '<s>' }, { content: '</s>' }, { content: '<unk>' }],
+  );
+}
