@@ -1,0 +1,185 @@
+/**
+ * LLaMA decode and prefill speed: seed against llama.cpp (node-llama-cpp 3.21.1, prebuilt CPU binary) on the
+ * same random model, at the same thread count and precision (int8: seed's per-row q8, llama.cpp's Q8_0;
+ * or f32), side by side in one run; decode also against the bandwidth roofline (weight bytes per token ÷
+ * this machine's measured copy bandwidth).
+ *
+ *   pnpm --filter @seed/llama-core bench [--json] [--sizes 100m,1b] [--dtype q8|f32]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { measureCpuCeilings, ops, setCpuThreads, type Tensor, tensor } from '@seed/cuda-kernels';
+import { getLlama } from 'node-llama-cpp';
+import { KvCache, LlamaModel, llamaWeightSpecs, parseLlamaConfig } from '../src/index.js';
+import { type TinyConfig, tinyHfConfig, writeTinyGguf } from '../test/helpers/tiny-llama.js';
+
+const THREADS = 2;
+const PREFILL = 512;
+const DECODE = 32;
+const SIZES: Record<string, TinyConfig> = {
+  // ~134M parameters (85M in the blocks + 2 × 24.6M embeddings / head)
+  '100m': { dim: 768, ffnDim: 2048, nLayers: 12, nHeads: 12, nKvHeads: 12, vocabSize: 32000, maxSeq: 1024, eps: 1e-5, ropeTheta: 10000 },
+  // ~0.97B parameters, grouped-query heads (TinyLlama-like shape, 16 layers)
+  '1b': { dim: 2048, ffnDim: 5632, nLayers: 16, nHeads: 32, nKvHeads: 4, vocabSize: 32000, maxSeq: 1024, eps: 1e-5, ropeTheta: 10000 },
+};
+
+const args = process.argv.slice(2);
+const json = args.includes('--json');
+const arg = (name: string, dflt: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] ? args[i + 1] : dflt;
+};
+const sizes = arg('--sizes', '100m,1b').split(',');
+const dtype = arg('--dtype', 'q8') as 'q8' | 'f32';
+
+function randomWeights(c: TinyConfig): Map<string, { shape: number[]; data: Float32Array }> {
+  let s = 12345;
+  const rnd = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296 - 0.5;
+  };
+  const w = new Map<string, { shape: number[]; data: Float32Array }>();
+  const config = parseLlamaConfig(tinyHfConfig(c));
+  for (const spec of llamaWeightSpecs(config)) {
+    const n = spec.shape.reduce((a, b) => a * b, 1);
+    const scale = spec.shape.length === 1 ? 0 : 2 / Math.sqrt(spec.shape[1]);
+    const data = new Float32Array(n);
+    for (let i = 0; i < n; i++) data[i] = spec.shape.length === 1 ? 1 : rnd() * scale;
+    w.set(spec.name, { shape: spec.shape, data });
+  }
+  return w;
+}
+
+interface Row {
+  name: string;
+  engine: 'seed' | 'llama.cpp' | 'roofline';
+  median_ms: number;
+  tokens_per_s: number;
+  ratio: number | null;
+  ratio_of: string | null;
+}
+const rows: Row[] = [];
+const emit = (r: Row) => {
+  rows.push(r);
+  if (json) console.log(JSON.stringify(r));
+};
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function benchSize(label: string, c: TinyConfig, bandwidthGBs: number): Promise<void> {
+  const weights = randomWeights(c);
+  const config = parseLlamaConfig(tinyHfConfig(c));
+  const dir = mkdtempSync(join(tmpdir(), 'seed-llama-bench-'));
+  const gguf = join(dir, 'model.gguf');
+  writeTinyGguf(gguf, c, weights, dtype === 'q8' ? 'q8_0' : 'f32');
+
+  // ---- seed ----
+  const map = new Map<string, Tensor>();
+  let weightBytesPerToken = 0;
+  for (const spec of llamaWeightSpecs(config)) {
+    const w = weights.get(spec.name)!;
+    const t = tensor(w.data, w.shape);
+    const stored = dtype === 'q8' && spec.matrix ? ops.quantizeQ8(t) : t;
+    if (stored !== t) t.dispose();
+    map.set(spec.id, stored);
+    if (spec.id !== 'embed') weightBytesPerToken += spec.matrix && dtype === 'q8' ? w.data.length + 4 * w.shape[0] : w.data.byteLength;
+  }
+  weights.clear();
+  const model = new LlamaModel(config, map, 'cpu');
+  const prompt = Array.from({ length: PREFILL }, (_, i) => 3 + ((i * 7919) % (c.vocabSize - 3)));
+  const cache = new KvCache(config, 'cpu', c.maxSeq);
+  const prefillMs: number[] = [];
+  const decodeMs: number[] = [];
+  for (let rep = 0; rep < 3; rep++) {
+    cache.reset();
+    let t0 = performance.now();
+    let logits = model.forward(prompt, cache);
+    await logits.data();
+    prefillMs.push(performance.now() - t0);
+    logits.dispose();
+    t0 = performance.now();
+    let id = 5;
+    for (let i = 0; i < DECODE; i++) {
+      logits = model.forward([id], cache);
+      const am = ops.argmax(logits);
+      id = (await am.data())[0];
+      am.dispose();
+      logits.dispose();
+    }
+    decodeMs.push((performance.now() - t0) / DECODE);
+  }
+  cache.dispose();
+  for (const t of map.values()) t.dispose();
+
+  // ---- llama.cpp ----
+  const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' as never });
+  const nlcModel = await llama.loadModel({ modelPath: gguf });
+  const refPrefill: number[] = [];
+  const refDecode: number[] = [];
+  for (let rep = 0; rep < 3; rep++) {
+    const context = await nlcModel.createContext({ contextSize: c.maxSeq, threads: THREADS, batchSize: PREFILL });
+    const seq = context.getSequence();
+    let t0 = performance.now();
+    // biome-ignore lint/suspicious/noExplicitAny: branded Token ids
+    await seq.evaluateWithoutGeneratingNewTokens(prompt as any);
+    refPrefill.push(performance.now() - t0);
+    t0 = performance.now();
+    let n = 0;
+    let t1 = t0;
+    // Time to the DECODE-th token, taken inside the loop: leaving the iterator early has a cost of its own.
+    // biome-ignore lint/suspicious/noExplicitAny: branded Token ids
+    for await (const _ of seq.evaluate([5] as any, { temperature: 0 })) {
+      if (++n >= DECODE) {
+        t1 = performance.now();
+        break;
+      }
+    }
+    refDecode.push((t1 - t0) / DECODE);
+    await context.dispose();
+  }
+  await nlcModel.dispose();
+  await llama.dispose();
+  rmSync(dir, { recursive: true, force: true });
+
+  const name = `${label} ${dtype}`;
+  const sp = median(prefillMs);
+  const rp = median(refPrefill);
+  const sd = median(decodeMs);
+  const rd = median(refDecode);
+  emit({ name: `${name} prefill ${PREFILL}`, engine: 'llama.cpp', median_ms: rp, tokens_per_s: (PREFILL / rp) * 1000, ratio: null, ratio_of: null });
+  emit({ name: `${name} prefill ${PREFILL}`, engine: 'seed', median_ms: sp, tokens_per_s: (PREFILL / sp) * 1000, ratio: rp / sp, ratio_of: 'llama.cpp prefill tokens/s' });
+  emit({ name: `${name} decode`, engine: 'llama.cpp', median_ms: rd, tokens_per_s: 1000 / rd, ratio: null, ratio_of: null });
+  emit({ name: `${name} decode`, engine: 'seed', median_ms: sd, tokens_per_s: 1000 / sd, ratio: rd / sd, ratio_of: 'llama.cpp decode tokens/s' });
+  const rooflineMs = (weightBytesPerToken / (bandwidthGBs * 1e9 / 2)) * 1000; // copy GB/s counts read+write: read bandwidth ≈ half
+  emit({
+    name: `${name} decode`,
+    engine: 'roofline',
+    median_ms: rooflineMs,
+    tokens_per_s: 1000 / rooflineMs,
+    ratio: rooflineMs / sd,
+    ratio_of: `seed decode vs ${(weightBytesPerToken / 1e6).toFixed(0)} MB of weights per token at ${(bandwidthGBs / 2).toFixed(1)} GB/s read`,
+  });
+}
+
+async function main(): Promise<void> {
+  setCpuThreads(THREADS);
+  const ceilings = await measureCpuCeilings(300);
+  for (const s of sizes) {
+    const c = SIZES[s];
+    if (!c) throw new Error(`unknown size ${s} (expected ${Object.keys(SIZES).join(', ')})`);
+    await benchSize(s, c, ceilings.copyGBps);
+  }
+  if (!json) {
+    console.log(`threads ${THREADS}, ${dtype} weights, measured copy bandwidth ${ceilings.copyGBps.toFixed(1)} GB/s (read+write)`);
+    console.log(['benchmark'.padEnd(26), 'engine'.padEnd(10), 'ms'.padStart(9), 'tok/s'.padStart(9), 'ratio'.padStart(7), '  ratio of'].join(' '));
+    for (const r of rows)
+      console.log(
+        [r.name.padEnd(26), r.engine.padEnd(10), r.median_ms.toFixed(2).padStart(9), r.tokens_per_s.toFixed(1).padStart(9), (r.ratio === null ? '' : r.ratio.toFixed(2)).padStart(7), `  ${r.ratio_of ?? ''}`].join(' '),
+      );
+  }
+}
+
+main().catch((e) => {
+  console.error(`bench failed: ${(e as Error).message}`);
+  process.exit(1);
+});
