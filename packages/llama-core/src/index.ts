@@ -17,3 +17,4 @@ export { KvCache } from './kv-cache.js';
 export { LlamaModel, type LlamaWeights } from './model.js';
 export { renderChat, chatTemplateFor, type ChatMessage, type ChatTemplateName } from './chat-template.js';
 export { generate, generateText, type GenerateOptions, type GeneratedToken, type GenerationResult, type StopReason } from './generate.js';
+export { loadLlama, type LoadLlamaOptions, type LoadedLlama, type WeightDType } from './load.js';

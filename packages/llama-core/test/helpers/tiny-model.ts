@@ -1,7 +1,17 @@
 /** The tiny random LLaMA of tiny-llama.ts as seed objects: model (f32 or q8 weights) and a matching tokenizer. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ops, type Tensor, tensor } from '@seed/cuda-kernels';
-import { LlamaModel, LlamaTokenizer, llamaWeightSpecs, PieceType, parseLlamaConfig } from '../../src/index.js';
-import { TINY, tinyHfConfig, tinyWeights } from './tiny-llama.js';
+import {
+  LlamaModel,
+  LlamaTokenizer,
+  llamaWeightSpecs,
+  PieceType,
+  parseLlamaConfig,
+  type SentencePieceModel,
+  serializeSentencePieceModel,
+} from '../../src/index.js';
+import { TINY, tinyHfConfig, tinyWeights, writeTinyHfDir } from './tiny-llama.js';
 
 export function tinyModel(seed = 42, quantize = false): LlamaModel {
   const config = parseLlamaConfig(tinyHfConfig(TINY));
@@ -15,8 +25,8 @@ export function tinyModel(seed = 42, quantize = false): LlamaModel {
   return new LlamaModel(config, map, 'cpu');
 }
 
-/** <unk>, <s>, </s>, 256 byte pieces, then "▁t259" … pieces up to the tiny vocabulary size. */
-export function tinyTokenizer(): LlamaTokenizer {
+/** The tiny SentencePiece model: <unk>, <s>, </s>, 256 byte pieces, then "▁t259" … up to the vocabulary size. */
+export function tinySpModel(): SentencePieceModel {
   const pieces = [
     { piece: '<unk>', score: 0, type: PieceType.Unknown },
     { piece: '<s>', score: 0, type: PieceType.Control },
@@ -24,9 +34,16 @@ export function tinyTokenizer(): LlamaTokenizer {
   ];
   for (let b = 0; b < 256; b++) pieces.push({ piece: `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`, score: 0, type: PieceType.Byte });
   for (let i = pieces.length; i < TINY.vocabSize; i++) pieces.push({ piece: `\u2581t${i}`, score: -i, type: PieceType.Normal });
-  return new LlamaTokenizer(
-    { pieces, modelType: 2, byteFallback: true, addDummyPrefix: true, removeExtraWhitespaces: false, unkId: 0, bosId: 1, eosId: 2, padId: -1 },
-    {},
-    [{ content: '<s>' }, { content: '</s>' }, { content: '<unk>' }],
-  );
+  return { pieces, modelType: 2, byteFallback: true, addDummyPrefix: true, removeExtraWhitespaces: false, unkId: 0, bosId: 1, eosId: 2, padId: -1 };
+}
+
+export function tinyTokenizer(): LlamaTokenizer {
+  return new LlamaTokenizer(tinySpModel(), {}, [{ content: '<s>' }, { content: '</s>' }, { content: '<unk>' }]);
+}
+
+/** A complete HF model directory for the tiny LLaMA: config, generation config, safetensors, tokenizer files. */
+export function writeTinyModelDir(dir: string, seed = 42): void {
+  writeTinyHfDir(dir, TINY, tinyWeights(TINY, seed));
+  writeFileSync(join(dir, 'tokenizer.model'), serializeSentencePieceModel(tinySpModel()));
+  writeFileSync(join(dir, 'special_tokens_map.json'), JSON.stringify({ bos_token: '<s>', eos_token: '</s>', unk_token: '<unk>' }));
 }
