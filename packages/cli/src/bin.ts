@@ -4,15 +4,17 @@
  */
 import { Command } from 'commander';
 import pkg from '../package.json';
+import { generateCommand } from './commands/generate.js';
 import { infoCommand } from './commands/info.js';
 import { inspectCommand } from './commands/inspect.js';
 
 const program = new Command()
   .name('seed')
-  .description('Run SEED-LLaMA from Node: runtime info and weight-file inspection')
+  .description('Run SEED-LLaMA from Node: runtime info, weight-file inspection, text generation')
   .version(pkg.version, '-v, --version')
   .showHelpAfterError('(run `seed --help` for the commands)')
   .addCommand(infoCommand(pkg.version))
-  .addCommand(inspectCommand());
+  .addCommand(inspectCommand())
+  .addCommand(generateCommand());
 
 await program.parseAsync(process.argv);
