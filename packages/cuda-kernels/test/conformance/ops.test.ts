@@ -1,0 +1,263 @@
+/**
+ * Conformance: every op × dtype × available backend (cpu, and cuda:N when present) against the TypeScript
+ * reference (src/ref), on fresh random inputs (never zeros), including awkward sizes: single rows, widths
+ * that are not a multiple of the SIMD width, long rows. Tolerances follow each dtype's precision.
+ */
+import { describe, expect, it } from 'vitest';
+import { type DType, devices, ops, type Tensor } from '../../src/index.js';
+import { expectClose, Rng, randomTensor, ref, type RefTensor, toleranceFor, toRef } from '../../src/testing/index.js';
+
+const FLOATS: DType[] = ['f32', 'f16', 'bf16'];
+const backends = devices();
+let seed = 1;
+const rng = () => new Rng(seed++);
+
+async function check(t: Tensor, expected: RefTensor, tolScale = 1, what = '') {
+  expectClose(await toRef(t), expected, toleranceFor(expected.dtype, tolScale), what);
+  t.dispose();
+}
+
+for (const device of backends) {
+  describe(`conformance on ${device}`, () => {
+    const rnd = (shape: number[], dtype: DType, r: Rng, scale = 1) => randomTensor(shape, dtype, r, { device, scale });
+
+    it('linear: f32/f16/bf16 activations × f32/f16/bf16/q8 weights, with and without bias', async () => {
+      for (const xd of FLOATS)
+        for (const wd of [...FLOATS, 'q8'] as DType[])
+          for (const [M, N, K] of [[1, 7, 33], [3, 100, 257], [64, 48, 96], [2, 5, 4097], [1, 19, 1]]) {
+            const r = rng();
+            const x = rnd([M, K], xd, r);
+            const w = rnd([N, K], wd, r, 1 / Math.sqrt(K));
+            const b = rnd([N], 'f32', r);
+            await check(ops.linear(x.t, w.t), ref.linear(x.r, w.r), 1, `linear ${xd}×${wd} ${M}x${N}x${K}`);
+            await check(ops.linear(x.t, w.t, b.t), ref.linear(x.r, w.r, b.r), 1, `linear+bias ${xd}×${wd} ${M}x${N}x${K}`);
+          }
+    });
+
+    it('linear keeps leading dims: x [2, 3, K] → [2, 3, N]', async () => {
+      const r = rng();
+      const x = rnd([2, 3, 40], 'f32', r);
+      const w = rnd([9, 40], 'f32', r);
+      const y = ops.linear(x.t, w.t);
+      expect(y.shape).toEqual([2, 3, 9]);
+      await check(y, ref.linear(x.r, w.r));
+    });
+
+    it('matmul: batched, transB, shared 2-D b', async () => {
+      for (const dtype of FLOATS) {
+        const r = rng();
+        const a = rnd([3, 17, 33], dtype, r);
+        const b = rnd([3, 33, 20], dtype, r);
+        const bt = rnd([3, 20, 33], dtype, r);
+        const b2 = rnd([33, 7], dtype, r);
+        const tol = Math.sqrt(33);
+        await check(ops.matmul(a.t, b.t), ref.matmul(a.r, b.r), tol, `matmul ${dtype}`);
+        await check(ops.matmul(a.t, bt.t, { transB: true }), ref.matmul(a.r, bt.r, { transB: true }), tol, `matmul transB ${dtype}`);
+        await check(ops.matmul(a.t, b2.t), ref.matmul(a.r, b2.r), tol, `matmul shared b ${dtype}`);
+      }
+    });
+
+    it('add / mul with broadcasting', async () => {
+      const shapes: [number[], number[]][] = [[[5, 7], [5, 7]], [[4, 33], [33]], [[3, 1, 9], [1, 5, 9]], [[2, 3, 4], [3, 1]], [[1], [6, 2]], [[1, 4097], [1, 4097]]];
+      for (const dtype of FLOATS)
+        for (const [sa, sb] of shapes) {
+          const r = rng();
+          const a = rnd(sa, dtype, r);
+          const b = rnd(sb, dtype, r);
+          await check(ops.add(a.t, b.t), ref.add(a.r, b.r), 1, `add ${dtype} ${sa}+${sb}`);
+          await check(ops.mul(a.t, b.t), ref.mul(a.r, b.r), 1, `mul ${dtype} ${sa}*${sb}`);
+        }
+    });
+
+    it('scale, silu, gelu (erf), tanh, relu', async () => {
+      for (const dtype of FLOATS)
+        for (const shape of [[1], [7], [3, 33], [4097]]) {
+          const r = rng();
+          const x = rnd(shape, dtype, r, 3);
+          await check(ops.scale(x.t, 0.37, -1.5), ref.scale(x.r, 0.37, -1.5), 3, `scale ${dtype}`);
+          await check(ops.silu(x.t), ref.silu(x.r), 3, `silu ${dtype}`);
+          await check(ops.gelu(x.t), ref.gelu(x.r), 3, `gelu ${dtype}`);
+          await check(ops.tanh(x.t), ref.tanh(x.r), 1, `tanh ${dtype}`);
+          await check(ops.relu(x.t), ref.relu(x.r), 3, `relu ${dtype}`);
+        }
+    });
+
+    it('softmax, layernorm, rmsnorm over the last axis (incl. long rows)', async () => {
+      for (const dtype of FLOATS)
+        for (const shape of [[1, 1], [3, 7], [2, 33], [1, 11008]]) {
+          const r = rng();
+          const x = rnd(shape, dtype, r, 2);
+          const C = shape[1];
+          const w = rnd([C], dtype, r);
+          const b = rnd([C], dtype, r);
+          await check(ops.softmax(x.t), ref.softmax(x.r), 1, `softmax ${dtype} ${shape}`);
+          await check(ops.layernorm(x.t, w.t, b.t, 1e-5), ref.layernorm(x.r, w.r, b.r, 1e-5), 4, `layernorm ${dtype} ${shape}`);
+          await check(ops.rmsnorm(x.t, w.t, 1e-6), ref.rmsnorm(x.r, w.r, 1e-6), 4, `rmsnorm ${dtype} ${shape}`);
+        }
+    });
+
+    it('softmax of a fully masked row is zeros', async () => {
+      const { tensor } = await import('../../src/index.js');
+      const x = tensor(new Float32Array([Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY, 0, 1]), [2, 2], { device });
+      expect(Array.from(await ops.softmax(x).data()).slice(0, 2)).toEqual([0, 0]);
+    });
+
+    it('rope: half-split and interleaved, full and partial rotary dims', async () => {
+      for (const dtype of FLOATS)
+        for (const layout of ['half', 'interleaved'] as const)
+          for (const [shape, rotaryDim] of [[[5, 3, 64], undefined], [[2, 4, 2, 88], 32], [[1, 1, 128], undefined]] as [number[], number | undefined][]) {
+            const r = rng();
+            const x = rnd(shape, dtype, r);
+            const T = shape[shape.length - 3];
+            const pos = randomTensor([T], 'i32', r, { device, intMax: 2048 });
+            const opts = { layout, rotaryDim, base: 10000 };
+            await check(ops.rope(x.t, pos.t, opts), ref.rope(x.r, pos.r, opts), 1, `rope ${dtype} ${layout} ${shape}`);
+          }
+    });
+
+    it('embedding from f32/f16/bf16/q8 tables (the codebook gather)', async () => {
+      for (const dtype of [...FLOATS, 'q8'] as DType[]) {
+        const r = rng();
+        const table = rnd([50, 33], dtype, r);
+        const ids = randomTensor([2, 7], 'i32', r, { device, intMax: 50 });
+        await check(ops.embedding(table.t, ids.t), ref.embedding(table.r, ids.r), 1, `embedding ${dtype}`);
+      }
+    });
+
+    it('concat, slice, setSlice, permute / transpose for every dtype', async () => {
+      for (const dtype of [...FLOATS, 'i32', 'u8'] as DType[]) {
+        const r = rng();
+        const a = rnd([2, 3, 5], dtype, r);
+        const b = rnd([2, 4, 5], dtype, r);
+        await check(ops.concat([a.t, b.t], 1), ref.concat([a.r, b.r], 1), 1, `concat ${dtype}`);
+        const c = rnd([3, 3, 5], dtype, r);
+        await check(ops.concat([a.t, c.t.reshape([3, 3, 5]).reshape([3, 3, 5])].slice(0, 1), 0), ref.concat([a.r], 0), 1, `concat single ${dtype}`);
+        await check(ops.slice(b.t, [1, 1, 2], [2, 4, 5]), ref.slice(b.r, [1, 1, 2], [2, 4, 5]), 1, `slice ${dtype}`);
+        await check(ops.narrow(b.t, 2, 1, 4), ref.slice(b.r, [0, 0, 1], [2, 4, 4]), 1, `narrow ${dtype}`);
+        const dst = rnd([4, 6, 5], dtype, r);
+        const expected = ref.setSlice(dst.r, a.r, [1, 2, 0]);
+        ops.setSlice(dst.t, a.t, [1, 2, 0]);
+        await check(dst.t, expected, 1, `setSlice ${dtype}`);
+        await check(ops.permute(b.t, [2, 0, 1]), ref.permute(b.r, [2, 0, 1]), 1, `permute ${dtype}`);
+        await check(ops.transpose(b.t), ref.transpose(b.r), 1, `transpose ${dtype}`);
+      }
+    });
+
+    it('cast between every pair of dtypes, including to and from q8', async () => {
+      const all: DType[] = ['f32', 'f16', 'bf16', 'i32', 'u8'];
+      for (const from of all)
+        for (const to of all) {
+          const r = rng();
+          const x = from === 'i32' || from === 'u8' ? randomTensor([3, 37], from, r, { device, intMax: 200 }) : rnd([3, 37], from, r, 100);
+          await check(ops.cast(x.t, to), ref.cast(x.r, to), 100, `cast ${from}→${to}`);
+        }
+      for (const from of FLOATS) {
+        const r = rng();
+        const x = rnd([5, 70], from, r);
+        const q = ops.cast(x.t, 'q8');
+        await check(ops.cast(q, 'f32'), ref.cast(ref.cast(x.r, 'q8'), 'f32'), 1, `cast ${from}→q8→f32`);
+      }
+    });
+
+    it('argmax: ties go to the lowest index', async () => {
+      const { tensor } = await import('../../src/index.js');
+      for (const dtype of [...FLOATS, 'i32'] as DType[]) {
+        const r = rng();
+        const x = dtype === 'i32' ? randomTensor([4, 33], 'i32', r, { device, intMax: 5 }) : rnd([4, 33], dtype, r);
+        await check(ops.argmax(x.t), ref.argmax(x.r), 1, `argmax ${dtype}`);
+      }
+      const ties = tensor(new Float32Array([1, 3, 3, 2, 5, 5, 5, 5]), [2, 4], { device });
+      expect(Array.from(await ops.argmax(ties).data())).toEqual([1, 0]);
+    });
+
+    it('attention: head dims 64/88/128, 1 to 130 queries, causal, additive masks, GQA, KV cache', async () => {
+      const cases = [
+        { B: 1, Tq: 1, Tk: 40, Hq: 8, Hkv: 8, D: 128, causal: true, kvLen: 33 },
+        { B: 2, Tq: 7, Tk: 20, Hq: 4, Hkv: 1, D: 64, causal: true, kvLen: 13 },
+        { B: 1, Tq: 130, Tk: 130, Hq: 2, Hkv: 2, D: 64, causal: true, kvLen: 130 },
+        { B: 1, Tq: 32, Tk: 257, Hq: 12, Hkv: 12, D: 64, causal: false, kvLen: 257 },
+        { B: 2, Tq: 5, Tk: 9, Hq: 4, Hkv: 2, D: 88, causal: false, kvLen: 9, mask: 'b1' },
+        { B: 1, Tq: 32, Tk: 32, Hq: 2, Hkv: 2, D: 88, causal: false, kvLen: 32, mask: '2d' },
+        { B: 2, Tq: 3, Tk: 6, Hq: 4, Hkv: 4, D: 64, causal: true, kvLen: 6, mask: 'bh', qOffset: 2 },
+      ];
+      for (const dtype of FLOATS)
+        for (const c of cases) {
+          const r = rng();
+          const q = rnd([c.B, c.Tq, c.Hq, c.D], dtype, r);
+          const k = rnd([c.B, c.Tk, c.Hkv, c.D], dtype, r);
+          const v = rnd([c.B, c.Tk, c.Hkv, c.D], dtype, r);
+          const maskShape = c.mask === '2d' ? [c.Tq, c.Tk] : c.mask === 'b1' ? [c.B, 1, c.Tq, c.Tk] : [c.B, c.Hq, c.Tq, c.Tk];
+          const mask = c.mask ? randomTensor(maskShape, 'f32', r, { device }) : undefined;
+          if (mask) {
+            // The Q-Former's causal mask: −10000 above the diagonal, 0 below.
+            const m = mask.r.data;
+            for (let i = 0; i < m.length; i++) {
+              const col = i % c.Tk;
+              const row = Math.floor(i / c.Tk) % c.Tq;
+              m[i] = col > row ? -10000 : 0;
+            }
+            mask.t.dispose();
+            mask.t = (await import('../../src/index.js')).tensor(Float32Array.from(m), maskShape, { device });
+          }
+          const opts = { causal: c.causal, kvLen: c.kvLen, qOffset: c.qOffset };
+          await check(ops.attention(q.t, k.t, v.t, { ...opts, mask: mask?.t }), ref.attention(q.r, k.r, v.r, { ...opts, mask: mask?.r }), 1, `attention ${dtype} ${JSON.stringify(c)}`);
+        }
+    });
+
+    it('attention with every key masked gives zeros', async () => {
+      const r = rng();
+      const q = rnd([1, 2, 2, 64], 'f32', r);
+      const k = rnd([1, 4, 2, 64], 'f32', r);
+      const out = await ops.attention(q.t, k.t, k.t, { causal: true, kvLen: 4, qOffset: -5 }).data();
+      expect(Array.from(out).every((x) => x === 0)).toBe(true);
+    });
+
+    it('codebook nearest: exact ids, including planted exact ties (lowest index wins)', async () => {
+      const { tensor } = await import('../../src/index.js');
+      for (const dtype of FLOATS) {
+        const r = rng();
+        const cb = rnd([8192, 32], dtype, r);
+        const z = rnd([32, 32], dtype, r);
+        await check(ops.codebookNearest(z.t, cb.t), ref.codebookNearest(z.r, cb.r), 1, `codebook ${dtype}`);
+      }
+      // Codes 3 and 7 are identical; a query equal to them must get 3. Query 1 is code 9 exactly.
+      const r = rng();
+      const base = Float32Array.from({ length: 12 * 5 }, () => r.normal());
+      base.set(base.subarray(15, 20), 35);
+      const z = Float32Array.from([...base.subarray(15, 20), ...base.subarray(45, 50)]);
+      const ids = await ops.codebookNearest(tensor(z, [2, 5], { device }), tensor(base, [12, 5], { device })).data();
+      expect(Array.from(ids)).toEqual([3, 9]);
+    });
+
+    it('sample: greedy, temperature, top-k, top-p, min-p, repetition penalty, mask; ids equal the reference exactly', async () => {
+      const { tensor } = await import('../../src/index.js');
+      const settings = [
+        { temperature: 0 },
+        { temperature: 1 },
+        { temperature: 0.7, topP: 0.9 },
+        { temperature: 1.2, topK: 40 },
+        { temperature: 1, topK: 50, topP: 0.8, minP: 0.05 },
+        { temperature: 0.8, minP: 0.1 },
+        { temperature: 1, repetitionPenalty: 1.3, penalty: true },
+        { temperature: 1, topP: 0.95, mask: true },
+      ];
+      for (const dtype of FLOATS)
+        for (const s of settings)
+          for (const [B, V] of [[1, 40194], [3, 1000]]) {
+            const r = rng();
+            const logits = rnd([B, V], dtype, r, 3);
+            const penalty = s.penalty ? randomTensor([12], 'i32', r, { device, intMax: V }) : undefined;
+            let mask: { t: Tensor; r: RefTensor } | undefined;
+            if (s.mask) {
+              const m = Uint8Array.from({ length: V }, () => (r.next() < 0.3 ? 1 : 0));
+              mask = { t: tensor(m, [V], { device }), r: { dtype: 'u8', shape: [V], data: Float64Array.from(m) } };
+            }
+            for (const counter of [0, 1, 17]) {
+              const opts = { ...s, seed: 1234 + seed, counter };
+              const got = ops.sample(logits.t, { ...opts, penaltyIds: penalty?.t, allowedMask: mask?.t });
+              await check(got, ref.sample(logits.r, { ...opts, penaltyIds: penalty?.r, allowedMask: mask?.r }), 1, `sample ${dtype} ${JSON.stringify(s)} B=${B}`);
+            }
+          }
+    });
+  });
+}
