@@ -9,7 +9,9 @@ describe('memory', () => {
     const norm = tensor(new Float32Array(256).fill(1), [256]);
     const round = () => {
       for (let i = 0; i < 1000; i++) {
-        const y = ops.silu(ops.rmsnorm(x, norm, 1e-6));
+        const h = ops.rmsnorm(x, norm, 1e-6);
+        const y = ops.silu(h);
+        h.dispose();
         y.dispose();
         scope(() => {
           ops.softmax(ops.linear(x, w)); // nothing returned: everything made inside is disposed

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "../kernels.h"
-#include "common.h"
+#include "simd_convert.h"
 #include "parallel.h"
 
 namespace seed {
@@ -24,9 +24,9 @@ void unary(OpCall& call, F f) {
     float buf[kChunk];
     for (int64_t c = b; c < e; ++c) {
       int64_t off = c * kChunk, n = std::min(kChunk, x.numel - off);
-      row_to_f32(x.data, x.dtype, off, n, buf);
+      simd_to_f32(x.data, x.dtype, off, n, buf);
       for (int64_t i = 0; i < n; ++i) buf[i] = f(buf[i]);
-      row_from_f32(buf, n, y.data, y.dtype, off);
+      simd_from_f32(buf, n, y.data, y.dtype, off);
     }
   });
 }
@@ -69,12 +69,12 @@ void binary(OpCall& call, F f) {
         ob += idx * sb[i];
       }
       const int64_t ca = last >= 0 ? sa[last] : 0, cb = last >= 0 ? sb[last] : 0;
-      if (ca) row_to_f32(a.data, a.dtype, oa, cols, va.data());
+      if (ca) simd_to_f32(a.data, a.dtype, oa, cols, va.data());
       else std::fill(va.begin(), va.end(), load_f(a.data, a.dtype, oa));
-      if (cb) row_to_f32(b.data, b.dtype, ob, cols, vb.data());
+      if (cb) simd_to_f32(b.data, b.dtype, ob, cols, vb.data());
       else std::fill(vb.begin(), vb.end(), load_f(b.data, b.dtype, ob));
       for (int64_t i = 0; i < cols; ++i) vy[i] = f(va[i], vb[i]);
-      row_from_f32(vy.data(), cols, y.data, y.dtype, r * cols);
+      simd_from_f32(vy.data(), cols, y.data, y.dtype, r * cols);
     }
   });
 }
@@ -87,21 +87,36 @@ T saturate(float v, double lo, double hi) {
   return static_cast<T>(std::min(hi, std::max(lo, t)));
 }
 
+// i32 -> f32 rounded to odd (truncate, then set the last bit if inexact). Rounding that once more to f16/bf16
+// with round-to-nearest-even gives the correctly rounded result; plain i32 -> f32 -> bf16 could round twice.
+float i32_to_f32_odd(int32_t v) {
+  const float f = static_cast<float>(v);
+  const int64_t back = static_cast<int64_t>(f);
+  if (back == v) return f;
+  uint32_t b = f32_to_bits(f);
+  if ((back < 0 ? -back : back) > (v < 0 ? -static_cast<int64_t>(v) : v)) b -= 1;  // toward zero
+  return bits_to_f32(b | 1u);
+}
+
 void quantize_q8(const TensorView& x, const TensorView& y, OpCall& call) {
-  if (x.ndim != 2 || y.ndim != 2) return call.fail("q8 tensors are 2-D");
+  if (x.ndim != 2 || y.ndim != 2 || x.shape[0] != y.shape[0] || x.shape[1] != y.shape[1])
+    return call.fail("cast to q8: x and y must be 2-D of the same shape");
   const int64_t rows = x.shape[0], cols = x.shape[1];
   int8_t* q = static_cast<int8_t*>(y.data);
   float* scales = reinterpret_cast<float*>(static_cast<uint8_t*>(y.data) + q8_scales_offset(rows, cols));
   parallel_for(rows, 16, [&](int64_t r0, int64_t r1) {
     std::vector<float> buf(cols);
     for (int64_t r = r0; r < r1; ++r) {
-      row_to_f32(x.data, x.dtype, r * cols, cols, buf.data());
+      simd_to_f32(x.data, x.dtype, r * cols, cols, buf.data());
       float amax = 0;
       for (float v : buf) amax = std::max(amax, std::fabs(v));
-      float scale = amax / 127.0f;
+      // scale = f32(amax / 127) with the quotient in f64, as docs/ops.md (and src/tensor.ts encode) define it.
+      float scale = static_cast<float>(static_cast<double>(amax) / 127.0);
       scales[r] = scale;
       for (int64_t c = 0; c < cols; ++c) {
-        float v = scale == 0 ? 0.0f : std::round(buf[c] / scale);  // std::round: half away from zero
+        // The quotient in double against the stored f32 scale, like the TypeScript quantizer (src/tensor.ts);
+        // std::round rounds half away from zero.
+        const float v = scale == 0 ? 0.0f : static_cast<float>(std::round(static_cast<double>(buf[c]) / scale));
         q[r * cols + c] = static_cast<int8_t>(std::max(-127.0f, std::min(127.0f, v)));
       }
     }
@@ -117,7 +132,7 @@ void dequantize_q8(const TensorView& x, const TensorView& y, OpCall& call) {
     std::vector<float> buf(cols);
     for (int64_t r = r0; r < r1; ++r) {
       for (int64_t c = 0; c < cols; ++c) buf[c] = scales[r] * static_cast<float>(q[r * cols + c]);
-      row_from_f32(buf.data(), cols, y.data, y.dtype, r * cols);
+      simd_from_f32(buf.data(), cols, y.data, y.dtype, r * cols);
     }
   });
 }
@@ -132,7 +147,11 @@ void seed_cpu_scale(OpCall& call) {
   unary(call, [s, b](float x) { return x * s + b; });
 }
 void seed_cpu_silu(OpCall& call) { unary(call, [](float x) { return x / (1.0f + std::exp(-x)); }); }
-void seed_cpu_gelu(OpCall& call) { unary(call, [](float x) { return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f)); }); }
+// 1 + erf(x/√2) written as erfc(−x/√2): the same value, without the cancellation that leaves nothing of
+// gelu(x) for x below about −5.
+void seed_cpu_gelu(OpCall& call) {
+  unary(call, [](float x) { return 0.5f * x * std::erfc(x * -0.70710678118654752f); });
+}
 void seed_cpu_tanh(OpCall& call) { unary(call, [](float x) { return std::tanh(x); }); }
 void seed_cpu_relu(OpCall& call) { unary(call, [](float x) { return x > 0.0f ? x : 0.0f; }); }
 
@@ -156,10 +175,14 @@ void seed_cpu_cast(OpCall& call) {
         }
         continue;
       }
-      if (x.dtype == DType::I32) {  // i32 -> float: convert directly (exact up to 2^24, then rounded once)
-        for (int64_t i = 0; i < n; ++i) buf[i] = static_cast<float>(static_cast<const int32_t*>(x.data)[off + i]);
+      if (x.dtype == DType::I32) {  // exact up to 2^24; beyond, rounded once to the target dtype
+        const int32_t* xi = static_cast<const int32_t*>(x.data) + off;
+        if (y.dtype == DType::F16 || y.dtype == DType::BF16)
+          for (int64_t i = 0; i < n; ++i) buf[i] = i32_to_f32_odd(xi[i]);
+        else
+          for (int64_t i = 0; i < n; ++i) buf[i] = static_cast<float>(xi[i]);
       } else {
-        row_to_f32(x.data, x.dtype, off, n, buf);
+        simd_to_f32(x.data, x.dtype, off, n, buf);
       }
       switch (y.dtype) {
         case DType::I32:
@@ -169,7 +192,7 @@ void seed_cpu_cast(OpCall& call) {
           for (int64_t i = 0; i < n; ++i) static_cast<uint8_t*>(y.data)[off + i] = saturate<uint8_t>(buf[i], 0.0, 255.0);
           break;
         default:
-          row_from_f32(buf, n, y.data, y.dtype, off);
+          simd_from_f32(buf, n, y.data, y.dtype, off);
       }
     }
   });

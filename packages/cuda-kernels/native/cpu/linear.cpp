@@ -1,10 +1,14 @@
 // Matrix products on the CPU: linear (y = x·wᵀ + b, weights f32/f16/bf16/q8) and batched matmul.
 //
 // Two paths:
-// - decode (few rows): a matrix-vector product that streams every weight row exactly once, converting
-//   bf16/f16/q8 in registers; bandwidth-bound, split over output rows across threads.
-// - prefill / GEMM (many rows): the weight is packed block by block into 16-wide f32 panels (converting its
-//   dtype while packing), and a 6×16 AVX2 register tile accumulates x-row broadcasts × panel rows.
+// - decode (≤ 4 rows): a matrix-vector product that streams every weight row exactly once, converting
+//   bf16/f16/q8 in registers (bf16 by a shift, f16 by F16C, q8 by sign-extension, the row scale applied once
+//   at the end); bandwidth-bound, the output columns split across threads.
+// - GEMM (more rows): Goto-style blocking. For each K block of kKC, A (the x rows) is packed into
+//   row tiles of MR and B (the weight, converted to f32 while packing) into panels of NR columns; each task
+//   then runs a register-blocked MR×NR micro-kernel over an A block that stays in L2 (kMcTiles row tiles)
+//   against one B panel at a time that stays in L1. Micro-kernels: 6×16 AVX2/FMA, 12×32 AVX-512, chosen at
+//   run time; a plain C++ 6×16 fallback otherwise.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -12,170 +16,322 @@
 #include <vector>
 
 #include "../kernels.h"
-#include "common.h"
 #include "parallel.h"
+#include "simd_convert.h"
 
 namespace seed {
 namespace {
 
-constexpr int64_t kMR = 6, kNR = 16;   // register tile
-constexpr int64_t kKC = 256;           // K block (a panel slice of 256×16 f32 = 16 KB stays in L1)
-constexpr int64_t kNC = 512;           // N block (packed block 256×512 f32 = 512 KB stays in L2)
-constexpr int64_t kGemvMaxRows = 4;    // up to this many rows, stream the weights (matrix-vector path)
+constexpr int64_t kGemvMaxRows = 4;  // up to this many rows, stream the weights (matrix-vector path)
+constexpr int64_t kKC = 256;         // K block: an AVX2 B panel of 256×16 f32 is 16 KB, L1-resident
+constexpr int64_t kNC = 4096;        // columns of B packed at once (≤ 4 MB of packed f32)
+constexpr int64_t kMaxMR = 12, kMaxNR = 32;
 
-bool has_avx2() { return cpu_features().avx2 && cpu_features().fma && cpu_features().f16c; }
+// Either runs fn over [0, n) on the pool or, inside an outer parallel_for (the pool does not nest), inline.
+template <class F>
+void run(bool parallel, int64_t n, int64_t grain, const F& fn) {
+  if (n <= 0) return;
+  if (parallel) parallel_for(n, grain, fn);
+  else fn(0, n);
+}
 
-// A weight matrix seen as B[k][n] for the GEMM: either w[n][k] (linear, transposed) or b[k][n] (matmul).
+// A float buffer aligned to 64 bytes, so packed panel rows never straddle cache lines.
+class AlignedFloats {
+ public:
+  explicit AlignedFloats(int64_t n) : raw_(static_cast<size_t>(n) + 16) {
+    const uintptr_t p = reinterpret_cast<uintptr_t>(raw_.data());
+    ptr_ = reinterpret_cast<float*>((p + 63) & ~uintptr_t(63));
+  }
+  float* get() { return ptr_; }
+
+ private:
+  std::vector<float> raw_;
+  float* ptr_;
+};
+
+// The B operand of a GEMM, element (k, n): either w[n][k] (linear; `nk`) or b[k][n] (matmul without transB).
 struct WeightView {
   const void* data;
   DType dtype;
   int64_t N, K;
-  bool nk;                 // true: element (k, n) lives at n*K + k; false: at k*N + n
+  bool nk;
   const float* q8_scales;  // per-n scales when dtype is Q8 (only with nk)
-
-  float at(int64_t k, int64_t n) const {
-    int64_t i = nk ? n * K + k : k * N + n;
-    if (dtype == DType::Q8) return q8_scales[n] * static_cast<float>(static_cast<const int8_t*>(data)[i]);
-    return load_f(data, dtype, i);
-  }
 };
 
-// Pack B[k0:k0+kc, n0:n0+nc] into panels of 16 columns: out[p][k][16], zero-padded past N.
-void pack_block(const WeightView& w, int64_t k0, int64_t kc, int64_t n0, int64_t nc, float* out) {
-  const int64_t panels = (nc + kNR - 1) / kNR;
-  parallel_for(panels, 1, [&](int64_t p0, int64_t p1) {
-    std::vector<float> row(kc);
-    for (int64_t p = p0; p < p1; ++p) {
-      float* dst = out + p * kc * kNR;
-      const int64_t nr = std::min(kNR, nc - p * kNR), nbase = n0 + p * kNR;
-      if (!w.nk && w.dtype != DType::Q8) {  // b[k][n]: 16 consecutive n per k are contiguous
-        for (int64_t k = 0; k < kc; ++k) {
-          row_to_f32(w.data, w.dtype, (k0 + k) * w.N + nbase, nr, dst + k * kNR);
-          for (int64_t j = nr; j < kNR; ++j) dst[k * kNR + j] = 0.0f;
-        }
-        continue;
-      }
-      for (int64_t j = 0; j < kNR; ++j) {
-        const int64_t n = nbase + j;
-        if (j >= nr) {
-          for (int64_t k = 0; k < kc; ++k) dst[k * kNR + j] = 0.0f;
-          continue;
-        }
-        if (w.nk && w.dtype != DType::Q8) {  // w[n][k]: contiguous along k, convert the run at once
-          row_to_f32(w.data, w.dtype, n * w.K + k0, kc, row.data());
-          for (int64_t k = 0; k < kc; ++k) dst[k * kNR + j] = row[k];
-        } else {
-          for (int64_t k = 0; k < kc; ++k) dst[k * kNR + j] = w.at(k0 + k, n);
-        }
-      }
-    }
-  });
-}
+// ---------------------------------------------------------------------------------------------------
+// Micro-kernels: c[0:MR, 0:NR] (+)= Σ_k ap[k][0:MR] ⊗ bp[k][0:NR], with ap packed as [kc][MR] and bp as [kc][NR].
+// The accumulators are named locals: GCC spills an indexed array of vectors to the stack every step.
 
-// Pack A[0:mr, 0:kc] (row stride lda) as ap[k][6], rows past mr zero. Sequential broadcasts in the tile
-// avoid the L1 set conflicts of 6 rows that sit 4 KB apart.
-void pack_a(const float* a, int64_t lda, int64_t mr, int64_t kc, float* ap) {
-  for (int64_t k = 0; k < kc; ++k)
-    for (int64_t r = 0; r < kMR; ++r) ap[k * kMR + r] = r < mr ? a[r * lda + k] : 0.0f;
-}
+using TileFn = void (*)(const float* ap, const float* bp, int64_t kc, float* c, int64_t ldc, bool accumulate);
 
-// acc(6×16) += A · panel[0:kc, 0:16] with A packed by pack_a; then C tile (+)= acc for the valid corner.
-// The 12 accumulators are named locals: kept in an indexed array, GCC spills them to the stack every step.
-__attribute__((target("avx2,fma"))) void tile_avx2(const float* ap, const float* panel, int64_t kc,
-                                                  float* c, int64_t ldc, int64_t mr, int64_t nr, bool accumulate) {
+struct MicroKernel {
+  int64_t mr, nr;
+  int64_t mc_tiles;        // row tiles per task: the A block a task reuses from L2 (≈ 96 rows)
+  int64_t panels_per_task; // B panels per task
+  TileFn tile;
+};
+
+#define SEED_FMA_ROW_AVX2(r) \
+  av = _mm256_broadcast_ss(ap + r); \
+  c##r##0 = _mm256_fmadd_ps(av, b0, c##r##0); \
+  c##r##1 = _mm256_fmadd_ps(av, b1, c##r##1);
+#define SEED_STORE_ROW_AVX2(r) \
+  { \
+    float* cr = c + r * ldc; \
+    if (accumulate) { \
+      c##r##0 = _mm256_add_ps(c##r##0, _mm256_loadu_ps(cr)); \
+      c##r##1 = _mm256_add_ps(c##r##1, _mm256_loadu_ps(cr + 8)); \
+    } \
+    _mm256_storeu_ps(cr, c##r##0); \
+    _mm256_storeu_ps(cr + 8, c##r##1); \
+  }
+
+__attribute__((target("avx2,fma"))) void tile_6x16_avx2(const float* ap, const float* bp, int64_t kc, float* c,
+                                                       int64_t ldc, bool accumulate) {
+  // The C tile (6 rows, 4 KB+ apart) is usually in L3 by now: start fetching it while the FMAs run.
+  for (int r = 0; r < 6; ++r) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 15), _MM_HINT_T0);
+  }
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
          c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-  for (int64_t k = 0; k < kc; ++k) {
-    const float* a = ap + k * kMR;
-    const __m256 b0 = _mm256_loadu_ps(panel + k * kNR), b1 = _mm256_loadu_ps(panel + k * kNR + 8);
-    __m256 av = _mm256_broadcast_ss(a + 0);
-    c00 = _mm256_fmadd_ps(av, b0, c00);
-    c01 = _mm256_fmadd_ps(av, b1, c01);
-    av = _mm256_broadcast_ss(a + 1);
-    c10 = _mm256_fmadd_ps(av, b0, c10);
-    c11 = _mm256_fmadd_ps(av, b1, c11);
-    av = _mm256_broadcast_ss(a + 2);
-    c20 = _mm256_fmadd_ps(av, b0, c20);
-    c21 = _mm256_fmadd_ps(av, b1, c21);
-    av = _mm256_broadcast_ss(a + 3);
-    c30 = _mm256_fmadd_ps(av, b0, c30);
-    c31 = _mm256_fmadd_ps(av, b1, c31);
-    av = _mm256_broadcast_ss(a + 4);
-    c40 = _mm256_fmadd_ps(av, b0, c40);
-    c41 = _mm256_fmadd_ps(av, b1, c41);
-    av = _mm256_broadcast_ss(a + 5);
-    c50 = _mm256_fmadd_ps(av, b0, c50);
-    c51 = _mm256_fmadd_ps(av, b1, c51);
+  for (int64_t k = 0; k < kc; ++k, ap += 6, bp += 16) {
+    const __m256 b0 = _mm256_load_ps(bp), b1 = _mm256_load_ps(bp + 8);
+    __m256 av;
+    SEED_FMA_ROW_AVX2(0)
+    SEED_FMA_ROW_AVX2(1)
+    SEED_FMA_ROW_AVX2(2)
+    SEED_FMA_ROW_AVX2(3)
+    SEED_FMA_ROW_AVX2(4)
+    SEED_FMA_ROW_AVX2(5)
   }
-  alignas(32) float tile[kMR * kNR];
-  _mm256_store_ps(tile + 0, c00);
-  _mm256_store_ps(tile + 8, c01);
-  _mm256_store_ps(tile + 16, c10);
-  _mm256_store_ps(tile + 24, c11);
-  _mm256_store_ps(tile + 32, c20);
-  _mm256_store_ps(tile + 40, c21);
-  _mm256_store_ps(tile + 48, c30);
-  _mm256_store_ps(tile + 56, c31);
-  _mm256_store_ps(tile + 64, c40);
-  _mm256_store_ps(tile + 72, c41);
-  _mm256_store_ps(tile + 80, c50);
-  _mm256_store_ps(tile + 88, c51);
-  for (int64_t r = 0; r < mr; ++r) {
-    float* cr = c + r * ldc;
-    const float* tr = tile + r * kNR;
-    if (accumulate) for (int64_t j = 0; j < nr; ++j) cr[j] += tr[j];
-    else for (int64_t j = 0; j < nr; ++j) cr[j] = tr[j];
-  }
+  SEED_STORE_ROW_AVX2(0)
+  SEED_STORE_ROW_AVX2(1)
+  SEED_STORE_ROW_AVX2(2)
+  SEED_STORE_ROW_AVX2(3)
+  SEED_STORE_ROW_AVX2(4)
+  SEED_STORE_ROW_AVX2(5)
 }
 
-void tile_scalar(const float* ap, const float* panel, int64_t kc, float* c, int64_t ldc, int64_t mr, int64_t nr,
-                 bool accumulate) {
-  for (int64_t r = 0; r < mr; ++r)
-    for (int64_t j = 0; j < nr; ++j) {
-      float s = 0;
-      for (int64_t k = 0; k < kc; ++k) s += ap[k * kMR + r] * panel[k * kNR + j];
-      c[r * ldc + j] = accumulate ? c[r * ldc + j] + s : s;
+#define SEED_FMA_ROW_AVX512(r) \
+  av = _mm512_set1_ps(ap[r]); \
+  c##r##_0 = _mm512_fmadd_ps(av, b0, c##r##_0); \
+  c##r##_1 = _mm512_fmadd_ps(av, b1, c##r##_1);
+#define SEED_STORE_ROW_AVX512(r) \
+  { \
+    float* cr = c + r * ldc; \
+    if (accumulate) { \
+      c##r##_0 = _mm512_add_ps(c##r##_0, _mm512_loadu_ps(cr)); \
+      c##r##_1 = _mm512_add_ps(c##r##_1, _mm512_loadu_ps(cr + 16)); \
+    } \
+    _mm512_storeu_ps(cr, c##r##_0); \
+    _mm512_storeu_ps(cr + 16, c##r##_1); \
+  }
+
+// 12×32: 24 accumulators + 2 B vectors + 1 broadcast of the 32 zmm registers; 14 loads per 24 FMAs.
+__attribute__((target("avx512f,avx512bw,avx512vl,fma"))) void tile_12x32_avx512(const float* ap, const float* bp,
+                                                                                int64_t kc, float* c, int64_t ldc,
+                                                                                bool accumulate) {
+  for (int r = 0; r < 12; ++r) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 31), _MM_HINT_T0);
+  }
+  __m512 c0_0 = _mm512_setzero_ps(), c0_1 = c0_0, c1_0 = c0_0, c1_1 = c0_0, c2_0 = c0_0, c2_1 = c0_0, c3_0 = c0_0,
+         c3_1 = c0_0, c4_0 = c0_0, c4_1 = c0_0, c5_0 = c0_0, c5_1 = c0_0, c6_0 = c0_0, c6_1 = c0_0, c7_0 = c0_0,
+         c7_1 = c0_0, c8_0 = c0_0, c8_1 = c0_0, c9_0 = c0_0, c9_1 = c0_0, c10_0 = c0_0, c10_1 = c0_0, c11_0 = c0_0,
+         c11_1 = c0_0;
+  for (int64_t k = 0; k < kc; ++k, ap += 12, bp += 32) {
+    const __m512 b0 = _mm512_load_ps(bp), b1 = _mm512_load_ps(bp + 16);
+    __m512 av;
+    SEED_FMA_ROW_AVX512(0)
+    SEED_FMA_ROW_AVX512(1)
+    SEED_FMA_ROW_AVX512(2)
+    SEED_FMA_ROW_AVX512(3)
+    SEED_FMA_ROW_AVX512(4)
+    SEED_FMA_ROW_AVX512(5)
+    SEED_FMA_ROW_AVX512(6)
+    SEED_FMA_ROW_AVX512(7)
+    SEED_FMA_ROW_AVX512(8)
+    SEED_FMA_ROW_AVX512(9)
+    SEED_FMA_ROW_AVX512(10)
+    SEED_FMA_ROW_AVX512(11)
+  }
+  SEED_STORE_ROW_AVX512(0)
+  SEED_STORE_ROW_AVX512(1)
+  SEED_STORE_ROW_AVX512(2)
+  SEED_STORE_ROW_AVX512(3)
+  SEED_STORE_ROW_AVX512(4)
+  SEED_STORE_ROW_AVX512(5)
+  SEED_STORE_ROW_AVX512(6)
+  SEED_STORE_ROW_AVX512(7)
+  SEED_STORE_ROW_AVX512(8)
+  SEED_STORE_ROW_AVX512(9)
+  SEED_STORE_ROW_AVX512(10)
+  SEED_STORE_ROW_AVX512(11)
+}
+
+void tile_6x16_scalar(const float* ap, const float* bp, int64_t kc, float* c, int64_t ldc, bool accumulate) {
+  float acc[6][16] = {};
+  for (int64_t k = 0; k < kc; ++k, ap += 6, bp += 16)
+    for (int r = 0; r < 6; ++r)
+      for (int j = 0; j < 16; ++j) acc[r][j] += ap[r] * bp[j];
+  for (int r = 0; r < 6; ++r)
+    for (int j = 0; j < 16; ++j) c[r * ldc + j] = accumulate ? c[r * ldc + j] + acc[r][j] : acc[r][j];
+}
+
+const MicroKernel& micro_kernel() {
+  static const MicroKernel k = [] {
+    const CpuFeatures& f = cpu_features();
+    if (f.avx512f && f.avx512bw && f.avx512vl && f.fma) return MicroKernel{12, 32, 8, 4, tile_12x32_avx512};
+    if (f.avx2 && f.fma) return MicroKernel{6, 16, 16, 8, tile_6x16_avx2};
+    return MicroKernel{6, 16, 16, 8, tile_6x16_scalar};
+  }();
+  return k;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Packing.
+
+// ap[k][r] = A[m0 + r, k0 + k] for one row tile, rows past M zero.
+// Rows of A (and of w) are often a multiple of 4 KB apart and so share one L1 set: read them a cache line
+// (16 floats) at a time per row rather than one element of every row per k, which would thrash that set.
+constexpr int64_t kLine = 16;
+
+// ap[k][r] = A[m0 + r, k0 + k] for one row tile, rows past `rows` zero.
+void pack_a_tile(const float* A, int64_t lda, int64_t rows, int64_t mr, int64_t k0, int64_t kc, float* ap) {
+  for (int64_t kb = 0; kb < kc; kb += kLine) {
+    const int64_t kn = std::min(kLine, kc - kb);
+    for (int64_t r = 0; r < mr; ++r) {
+      float* dst = ap + kb * mr + r;
+      if (r >= rows) {
+        for (int64_t k = 0; k < kn; ++k) dst[k * mr] = 0.0f;
+        continue;
+      }
+      const float* src = A + r * lda + k0 + kb;
+      for (int64_t k = 0; k < kn; ++k) dst[k * mr] = src[k];
     }
+  }
 }
 
-// C[M, N] = A[M, K] · B[K, N], A f32 row-major (lda = K), C f32 (ldc = N).
-void gemm(const float* A, int64_t M, const WeightView& w, float* C) {
+// bp[k][j] = B(k0 + k, n0 + j) as f32 for one panel, columns past `cols` zero.
+// Only for w[n][k] (w.nk); scratch: kMaxNR × kc floats.
+void pack_b_panel(const WeightView& w, int64_t k0, int64_t kc, int64_t n0, int64_t cols, int64_t nr, float* bp,
+                  float* scratch) {
+  // w[n][k]: column j of the panel is a contiguous run of w's row n0 + j. Convert those runs to f32 first
+  // (into scratch, [nr][kc]), then transpose them into the panel a cache line at a time.
+  const float* src[kMaxNR];
+  for (int64_t j = 0; j < cols; ++j) {
+    const int64_t n = n0 + j;
+    float* s = scratch + j * kc;
+    if (w.dtype == DType::F32) {
+      src[j] = static_cast<const float*>(w.data) + n * w.K + k0;
+      continue;
+    }
+    if (w.dtype == DType::Q8) {
+      const int8_t* q = static_cast<const int8_t*>(w.data) + n * w.K + k0;
+      const float scale = w.q8_scales[n];
+      for (int64_t k = 0; k < kc; ++k) s[k] = scale * static_cast<float>(q[k]);
+    } else {
+      simd_to_f32(w.data, w.dtype, n * w.K + k0, kc, s);
+    }
+    src[j] = s;
+  }
+  for (int64_t kb = 0; kb < kc; kb += kLine) {
+    const int64_t kn = std::min(kLine, kc - kb);
+    for (int64_t j = 0; j < nr; ++j) {
+      float* dst = bp + kb * nr + j;
+      if (j >= cols) {
+        for (int64_t k = 0; k < kn; ++k) dst[k * nr] = 0.0f;
+        continue;
+      }
+      const float* s = src[j] + kb;
+      for (int64_t k = 0; k < kn; ++k) dst[k * nr] = s[k];
+    }
+  }
+}
+
+// C[M, N] = A[M, K] · B[K, N]; A f32 row-major (lda = K), C f32 row-major (ldc = N), C overwritten.
+void gemm(const float* A, int64_t M, const WeightView& w, float* C, bool parallel) {
   const int64_t N = w.N, K = w.K;
+  if (M == 0 || N == 0) return;
   if (K == 0) {
     std::fill(C, C + M * N, 0.0f);
     return;
   }
-  const bool avx2 = has_avx2();
-  std::vector<float> packed(static_cast<size_t>(kKC) * ((std::min(kNC, N) + kNR - 1) / kNR) * kNR);
-  for (int64_t n0 = 0; n0 < N; n0 += kNC) {
-    const int64_t nc = std::min(kNC, N - n0), panels = (nc + kNR - 1) / kNR;
-    for (int64_t k0 = 0; k0 < K; k0 += kKC) {
-      const int64_t kc = std::min(kKC, K - k0);
-      pack_block(w, k0, kc, n0, nc, packed.data());
-      const int64_t mtiles = (M + kMR - 1) / kMR;
-      // Tiles ordered panel-major inside a row band so a thread reuses its A rows across panels.
-      parallel_for(mtiles * panels, 4, [&](int64_t t0, int64_t t1) {
-        float ap[kKC * kMR];
-        int64_t packed_mt = -1;
-        for (int64_t t = t0; t < t1; ++t) {
-          const int64_t mt = t / panels, p = t % panels;
-          const int64_t m0 = mt * kMR, mr = std::min(kMR, M - m0);
-          const int64_t nr = std::min(kNR, nc - p * kNR);
-          if (mt != packed_mt) {
-            pack_a(A + m0 * K + k0, K, mr, kc, ap);
-            packed_mt = mt;
+  const MicroKernel& mk = micro_kernel();
+  const int64_t mr = mk.mr, nr = mk.nr;
+  const int64_t mtiles = (M + mr - 1) / mr;
+  const int64_t kc_max = std::min(kKC, K);
+  const int64_t nc_max = std::min(kNC, N);
+  AlignedFloats apack(mtiles * mr * kc_max), bpack((nc_max + nr - 1) / nr * nr * kc_max);
+  float* const ap_all = apack.get();
+  float* const bp_all = bpack.get();
+
+  for (int64_t k0 = 0; k0 < K; k0 += kKC) {
+    const int64_t kc = std::min(kKC, K - k0);
+    for (int64_t n0 = 0; n0 < N; n0 += kNC) {
+      const int64_t nc = std::min(kNC, N - n0), panels = (nc + nr - 1) / nr;
+      // Pack the A tiles of this K block (once per K block) and the B panels of this N block in one pass.
+      // b[k][n] is packed one row of b per job, read sequentially across every panel (a panel at a time
+      // would read 64 bytes from each of kc rows N·4 bytes apart, which defeats the prefetcher); jobs of
+      // similar size keep the threads' contiguous job ranges balanced.
+      const int64_t a_jobs = n0 == 0 ? mtiles : 0;
+      const int64_t b_jobs = w.nk ? panels : kc;
+      run(parallel, a_jobs + b_jobs, 1, [&](int64_t j0, int64_t j1) {
+        std::vector<float> scratch(kMaxNR * kc);
+        for (int64_t j = j0; j < j1; ++j) {
+          if (j < a_jobs) {
+            pack_a_tile(A + j * mr * K, K, std::min(mr, M - j * mr), mr, k0, kc, ap_all + j * mr * kc);
+          } else if (w.nk) {
+            const int64_t p = j - a_jobs;
+            pack_b_panel(w, k0, kc, n0 + p * nr, std::min(nr, nc - p * nr), nr, bp_all + p * kc * nr, scratch.data());
+          } else {
+            const int64_t k = j - a_jobs;
+            for (int64_t p = 0; p < panels; ++p) {
+              const int64_t cols = std::min(nr, nc - p * nr);
+              float* dst = bp_all + p * kc * nr + k * nr;
+              simd_to_f32(w.data, w.dtype, (k0 + k) * N + n0 + p * nr, cols, dst);
+              for (int64_t c = cols; c < nr; ++c) dst[c] = 0.0f;
+            }
           }
-          float* c = C + m0 * N + n0 + p * kNR;
-          const float* panel = packed.data() + p * kc * kNR;
-          if (avx2) tile_avx2(ap, panel, kc, c, N, mr, nr, k0 > 0);
-          else tile_scalar(ap, panel, kc, c, N, mr, nr, k0 > 0);
+        }
+      });
+      // Tasks: (block of row tiles) × (group of panels); consecutive tasks share their A block.
+      const int64_t mblocks = (mtiles + mk.mc_tiles - 1) / mk.mc_tiles;
+      const int64_t pgroups = (panels + mk.panels_per_task - 1) / mk.panels_per_task;
+      const bool accumulate = k0 > 0;
+      run(parallel, mblocks * pgroups, 1, [&](int64_t t0, int64_t t1) {
+        alignas(64) float edge[kMaxMR * kMaxNR];
+        for (int64_t t = t0; t < t1; ++t) {
+          const int64_t mb = t / pgroups, g = t % pgroups;
+          const int64_t mt0 = mb * mk.mc_tiles, mt1 = std::min(mtiles, mt0 + mk.mc_tiles);
+          const int64_t p0 = g * mk.panels_per_task, p1 = std::min(panels, p0 + mk.panels_per_task);
+          for (int64_t p = p0; p < p1; ++p) {
+            const float* bp = bp_all + p * kc * nr;
+            const int64_t col = n0 + p * nr, cols = std::min(nr, N - col);
+            for (int64_t mt = mt0; mt < mt1; ++mt) {
+              const float* ap = ap_all + mt * mr * kc;
+              const int64_t row = mt * mr, rows = std::min(mr, M - row);
+              float* c = C + row * N + col;
+              if (rows == mr && cols == nr) {
+                mk.tile(ap, bp, kc, c, N, accumulate);
+                continue;
+              }
+              // Edge tile: compute the full tile aside, add the valid corner.
+              mk.tile(ap, bp, kc, edge, nr, false);
+              for (int64_t r = 0; r < rows; ++r)
+                for (int64_t j = 0; j < cols; ++j)
+                  c[r * N + j] = accumulate ? c[r * N + j] + edge[r * nr + j] : edge[r * nr + j];
+            }
+          }
         }
       });
     }
   }
 }
 
-// ---- matrix-vector: y[m, n] = Σ_k x[m, k] · w[n, k] for m < rows ≤ kGemvMaxRows ----
+// ---------------------------------------------------------------------------------------------------
+// Matrix-vector: y[m, n] = Σ_k x[m, k] · w[n, k] (· scale[n] for q8) for m < R ≤ kGemvMaxRows.
 
 __attribute__((target("avx2,fma"))) inline float hsum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -184,7 +340,7 @@ __attribute__((target("avx2,fma"))) inline float hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-// 8 weights at w[i..i+8) as f32.
+// 8 weights w[i..i+8) as f32 (q8: the raw int8 values; the scale is applied to the finished sum).
 template <DType T>
 __attribute__((target("avx2,fma,f16c"))) inline __m256 load8(const void* w, int64_t i) {
   if constexpr (T == DType::F32) return _mm256_loadu_ps(static_cast<const float*>(w) + i);
@@ -202,60 +358,121 @@ __attribute__((target("avx2,fma,f16c"))) inline __m256 load8(const void* w, int6
 }
 
 template <DType T>
-__attribute__((target("avx2,fma,f16c"))) void gemv_rows_avx2(const float* x, int64_t rows, const void* w, int64_t K,
-                                                             int64_t n0, int64_t n1, float* y, int64_t N,
-                                                             const float* scales) {
+constexpr int sizeof_elem() {
+  return T == DType::F32 ? 4 : (T == DType::Q8 ? 1 : 2);
+}
+constexpr int64_t kPrefetchBytes = 2048;
+
+template <DType T>
+inline float load1(const void* w, int64_t i) {
+  if constexpr (T == DType::Q8) return static_cast<float>(static_cast<const int8_t*>(w)[i]);
+  return load_f(w, T, i);
+}
+
+// One x row: four independent accumulators over 32 weights per step keep the FMA chains and loads busy.
+template <DType T>
+__attribute__((target("avx2,fma,f16c"))) void gemv1_avx2(const float* x, int64_t K, const void* w, int64_t n0,
+                                                         int64_t n1, float* y, const float* scales) {
   for (int64_t n = n0; n < n1; ++n) {
     const int64_t base = n * K;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int64_t k = 0;
+    for (; k + 32 <= K; k += 32) {
+      // Software prefetch a fixed distance ahead in bytes: the hardware prefetcher alone leaves the narrow
+      // dtypes (fewer bytes per instruction) short of bandwidth.
+      _mm_prefetch(static_cast<const char*>(w) + (base + k) * static_cast<int64_t>(sizeof_elem<T>()) + kPrefetchBytes,
+                   _MM_HINT_T0);
+      a0 = _mm256_fmadd_ps(load8<T>(w, base + k), _mm256_loadu_ps(x + k), a0);
+      a1 = _mm256_fmadd_ps(load8<T>(w, base + k + 8), _mm256_loadu_ps(x + k + 8), a1);
+      a2 = _mm256_fmadd_ps(load8<T>(w, base + k + 16), _mm256_loadu_ps(x + k + 16), a2);
+      a3 = _mm256_fmadd_ps(load8<T>(w, base + k + 24), _mm256_loadu_ps(x + k + 24), a3);
+    }
+    for (; k + 8 <= K; k += 8) a0 = _mm256_fmadd_ps(load8<T>(w, base + k), _mm256_loadu_ps(x + k), a0);
+    float s = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (; k < K; ++k) s += load1<T>(w, base + k) * x[k];
+    y[n] = T == DType::Q8 ? s * scales[n] : s;
+  }
+}
+
+// R (2..4) x rows: each weight vector is loaded once and used for all rows.
+template <DType T, int R>
+__attribute__((target("avx2,fma,f16c"))) void gemvr_avx2(const float* x, int64_t K, const void* w, int64_t n0,
+                                                         int64_t n1, float* y, int64_t ldy, const float* scales) {
+  for (int64_t n = n0; n < n1; ++n) {
+    const int64_t base = n * K;
+    __m256 a[R][2];
+    for (int m = 0; m < R; ++m) a[m][0] = a[m][1] = _mm256_setzero_ps();
+    int64_t k = 0;
+    for (; k + 16 <= K; k += 16) {
+      _mm_prefetch(static_cast<const char*>(w) + (base + k) * static_cast<int64_t>(sizeof_elem<T>()) + kPrefetchBytes,
+                   _MM_HINT_T0);
+      const __m256 w0 = load8<T>(w, base + k), w1 = load8<T>(w, base + k + 8);
+      for (int m = 0; m < R; ++m) {
+        a[m][0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + m * K + k), a[m][0]);
+        a[m][1] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + m * K + k + 8), a[m][1]);
+      }
+    }
+    float s[R];
+    for (int m = 0; m < R; ++m) s[m] = hsum(_mm256_add_ps(a[m][0], a[m][1]));
+    for (; k < K; ++k) {
+      const float wv = load1<T>(w, base + k);
+      for (int m = 0; m < R; ++m) s[m] += wv * x[m * K + k];
+    }
+    for (int m = 0; m < R; ++m) y[m * ldy + n] = T == DType::Q8 ? s[m] * scales[n] : s[m];
+  }
+}
+
+template <DType T>
+void gemv_avx2(const float* x, int64_t rows, const WeightView& w, int64_t n0, int64_t n1, float* y) {
+  switch (rows) {
+    case 1: return gemv1_avx2<T>(x, w.K, w.data, n0, n1, y, w.q8_scales);
+    case 2: return gemvr_avx2<T, 2>(x, w.K, w.data, n0, n1, y, w.N, w.q8_scales);
+    case 3: return gemvr_avx2<T, 3>(x, w.K, w.data, n0, n1, y, w.N, w.q8_scales);
+    default: return gemvr_avx2<T, 4>(x, w.K, w.data, n0, n1, y, w.N, w.q8_scales);
+  }
+}
+
+void gemv_scalar(const float* x, int64_t rows, const WeightView& w, int64_t n0, int64_t n1, float* y) {
+  std::vector<float> wrow(w.K);
+  for (int64_t n = n0; n < n1; ++n) {
+    if (w.dtype == DType::Q8) {
+      const int8_t* q = static_cast<const int8_t*>(w.data) + n * w.K;
+      for (int64_t k = 0; k < w.K; ++k) wrow[k] = static_cast<float>(q[k]);
+    } else {
+      simd_to_f32(w.data, w.dtype, n * w.K, w.K, wrow.data());
+    }
     for (int64_t m = 0; m < rows; ++m) {
-      const float* xm = x + m * K;
-      __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-      int64_t k = 0;
-      for (; k + 32 <= K; k += 32) {
-        a0 = _mm256_fmadd_ps(load8<T>(w, base + k), _mm256_loadu_ps(xm + k), a0);
-        a1 = _mm256_fmadd_ps(load8<T>(w, base + k + 8), _mm256_loadu_ps(xm + k + 8), a1);
-        a2 = _mm256_fmadd_ps(load8<T>(w, base + k + 16), _mm256_loadu_ps(xm + k + 16), a2);
-        a3 = _mm256_fmadd_ps(load8<T>(w, base + k + 24), _mm256_loadu_ps(xm + k + 24), a3);
-      }
-      for (; k + 8 <= K; k += 8) a0 = _mm256_fmadd_ps(load8<T>(w, base + k), _mm256_loadu_ps(xm + k), a0);
-      float s = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-      for (; k < K; ++k) {
-        float wv = T == DType::Q8 ? static_cast<float>(static_cast<const int8_t*>(w)[base + k]) : load_f(w, T, base + k);
-        s += wv * xm[k];
-      }
-      y[m * N + n] = T == DType::Q8 ? s * scales[n] : s;
+      float s = 0;
+      for (int64_t k = 0; k < w.K; ++k) s += x[m * w.K + k] * wrow[k];
+      y[m * w.N + n] = w.dtype == DType::Q8 ? s * w.q8_scales[n] : s;
     }
   }
 }
 
-void gemv_rows_scalar(const float* x, int64_t rows, const WeightView& w, int64_t n0, int64_t n1, float* y) {
-  for (int64_t n = n0; n < n1; ++n)
-    for (int64_t m = 0; m < rows; ++m) {
-      float s = 0;
-      for (int64_t k = 0; k < w.K; ++k) s += x[m * w.K + k] * w.at(k, n);
-      y[m * w.N + n] = s;
-    }
-}
-
-void gemv(const float* x, int64_t rows, const WeightView& w, float* y) {
-  const bool avx2 = has_avx2();
-  parallel_for(w.N, 16, [&](int64_t n0, int64_t n1) {
-    if (!avx2) return gemv_rows_scalar(x, rows, w, n0, n1, y);
+// Requires w.nk (rows of w are the output columns) and 1 ≤ rows ≤ kGemvMaxRows.
+void gemv(const float* x, int64_t rows, const WeightView& w, float* y, bool parallel) {
+  const bool avx2 = simd_has_avx2();
+  run(parallel, w.N, 16, [&](int64_t n0, int64_t n1) {
+    if (!avx2) return gemv_scalar(x, rows, w, n0, n1, y);
     switch (w.dtype) {
-      case DType::F32: return gemv_rows_avx2<DType::F32>(x, rows, w.data, w.K, n0, n1, y, w.N, nullptr);
-      case DType::F16: return gemv_rows_avx2<DType::F16>(x, rows, w.data, w.K, n0, n1, y, w.N, nullptr);
-      case DType::BF16: return gemv_rows_avx2<DType::BF16>(x, rows, w.data, w.K, n0, n1, y, w.N, nullptr);
-      case DType::Q8: return gemv_rows_avx2<DType::Q8>(x, rows, w.data, w.K, n0, n1, y, w.N, w.q8_scales);
-      default: return gemv_rows_scalar(x, rows, w, n0, n1, y);
+      case DType::F32: return gemv_avx2<DType::F32>(x, rows, w, n0, n1, y);
+      case DType::F16: return gemv_avx2<DType::F16>(x, rows, w, n0, n1, y);
+      case DType::BF16: return gemv_avx2<DType::BF16>(x, rows, w, n0, n1, y);
+      case DType::Q8: return gemv_avx2<DType::Q8>(x, rows, w, n0, n1, y);
+      default: return gemv_scalar(x, rows, w, n0, n1, y);
     }
   });
 }
 
-// x (any float dtype) as a contiguous f32 matrix: the tensor itself when it is f32, else a converted copy.
+// ---------------------------------------------------------------------------------------------------
+
+bool is_float(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; }
+
+// A float tensor as a contiguous f32 matrix: the tensor itself when it is f32, else a converted copy.
 const float* as_f32(const TensorView& t, std::vector<float>& storage) {
   if (t.dtype == DType::F32) return t.as<float>();
   storage.resize(t.numel);
-  parallel_for(t.numel, 65536, [&](int64_t b, int64_t e) { row_to_f32(t.data, t.dtype, b, e - b, storage.data() + b); });
+  parallel_for(t.numel, 65536, [&](int64_t b, int64_t e) { simd_to_f32(t.data, t.dtype, b, e - b, storage.data() + b); });
   return storage.data();
 }
 
@@ -264,14 +481,17 @@ void finish(const float* c, int64_t rows, int64_t cols, const TensorView* bias, 
   std::vector<float> b;
   if (bias) {
     b.resize(cols);
-    row_to_f32(bias->data, bias->dtype, 0, cols, b.data());
+    simd_to_f32(bias->data, bias->dtype, 0, cols, b.data());
   }
   parallel_for(rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(cols, 1)), [&](int64_t r0, int64_t r1) {
     std::vector<float> row(cols);
     for (int64_t r = r0; r < r1; ++r) {
-      std::memcpy(row.data(), c + r * cols, cols * 4);
-      if (bias) for (int64_t j = 0; j < cols; ++j) row[j] += b[j];
-      row_from_f32(row.data(), cols, y.data, y.dtype, r * cols);
+      const float* src = c + r * cols;
+      if (bias) {
+        for (int64_t j = 0; j < cols; ++j) row[j] = src[j] + b[j];
+        src = row.data();
+      }
+      if (src != static_cast<const float*>(y.data) + r * cols) simd_from_f32(src, cols, y.data, y.dtype, r * cols);
     }
   });
 }
@@ -279,44 +499,76 @@ void finish(const float* c, int64_t rows, int64_t cols, const TensorView* bias, 
 }  // namespace
 
 void seed_cpu_linear(OpCall& call) {
+  if (call.in.size() < 2 || call.out.size() != 1) return call.fail("linear expects (x, w[, bias]) and one output");
   const TensorView &x = call.in[0], &w = call.in[1], &y = call.out[0];
   const TensorView* bias = call.in.size() > 2 ? &call.in[2] : nullptr;
-  if (w.ndim != 2 || x.ndim < 1) return call.fail("expects x [..., K] and w [N, K]");
+  if (w.ndim != 2 || x.ndim < 1) return call.fail("linear expects x [..., K] and w [N, K]");
+  if (!is_float(x.dtype) || y.dtype != x.dtype) return call.fail("linear: x must be f32/f16/bf16 and y of x's dtype");
+  if (!is_float(w.dtype) && w.dtype != DType::Q8) return call.fail("linear: w must be f32/f16/bf16/q8");
+  if (bias && !is_float(bias->dtype)) return call.fail("linear: bias must be a float dtype");
   const int64_t N = w.shape[0], K = w.shape[1];
-  if (x.shape[x.ndim - 1] != K) return call.fail("x's last dim does not match w");
-  const int64_t M = x.numel / std::max<int64_t>(K, 1);
-  if (K == 0 ? y.numel != 0 && y.numel % std::max<int64_t>(N, 1) != 0 : y.numel != M * N) return call.fail("output size is wrong");
-  if (bias && bias->numel != N) return call.fail("bias must have N elements");
-  const int64_t rows = K == 0 ? (N ? y.numel / N : 0) : M;
+  if (x.shape[x.ndim - 1] != K) return call.fail("linear: x's last dim does not match w's K");
+  // Rows of x: the product of its leading dims (counted from the shape, so K = 0 is still well defined).
+  int64_t M = 1;
+  for (int i = 0; i + 1 < x.ndim; ++i) M *= x.shape[i];
+  if (y.numel != M * N || y.shape[y.ndim - 1] != N) return call.fail("linear: output shape must be [..., N]");
+  if (bias && bias->numel != N) return call.fail("linear: bias must have N elements");
+  if (M == 0 || N == 0) return;
+
   WeightView wv{w.data, w.dtype, N, K, true, nullptr};
-  if (w.dtype == DType::Q8) wv.q8_scales = reinterpret_cast<const float*>(static_cast<const uint8_t*>(w.data) + q8_scales_offset(N, K));
+  if (w.dtype == DType::Q8)
+    wv.q8_scales = reinterpret_cast<const float*>(static_cast<const uint8_t*>(w.data) + q8_scales_offset(N, K));
 
   std::vector<float> xs, cs;
   const float* xf = as_f32(x, xs);
-  float* c = y.dtype == DType::F32 && !bias ? y.as<float>() : (cs.resize(rows * N), cs.data());
-  if (rows <= kGemvMaxRows && K > 0) gemv(xf, rows, wv, c);
-  else gemm(xf, rows, wv, c);
-  if (c != y.data) finish(c, rows, N, bias, y);
+  float* c = y.dtype == DType::F32 ? y.as<float>() : (cs.resize(M * N), cs.data());
+  if (K == 0) std::fill(c, c + M * N, 0.0f);
+  else if (M <= kGemvMaxRows) gemv(xf, M, wv, c, true);
+  else gemm(xf, M, wv, c, true);
+  if (bias || c != y.data) finish(c, M, N, bias, y);
 }
 
 void seed_cpu_matmul(OpCall& call) {
+  if (call.in.size() != 2 || call.out.size() != 1) return call.fail("matmul expects (a, b) and one output");
   const TensorView &a = call.in[0], &b = call.in[1], &y = call.out[0];
   const bool transB = call.p.i64("transB", 0) != 0;
-  if (a.ndim < 2 || b.ndim < 2 || a.dtype != b.dtype) return call.fail("expects a [..., M, K] and b [..., K, N] of one dtype");
+  if (a.ndim < 2 || b.ndim < 2) return call.fail("matmul expects a [..., M, K] and b [..., K, N]");
+  if (a.dtype != b.dtype || !is_float(a.dtype) || y.dtype != a.dtype) return call.fail("matmul: a and b must share one float dtype");
   const int64_t M = a.dim(-2), K = a.dim(-1);
   const int64_t N = transB ? b.dim(-2) : b.dim(-1), bK = transB ? b.dim(-1) : b.dim(-2);
-  if (bK != K) return call.fail("inner dims differ");
-  const int64_t batches = M * K ? a.numel / (M * K) : (y.numel / std::max<int64_t>(M * N, 1));
-  const int64_t b_batches = b.numel / std::max<int64_t>(K * N, 1);
-  if (y.numel != batches * M * N || (b.ndim > 2 && b_batches != batches)) return call.fail("batch dims differ");
-  std::vector<float> as_, cs;
-  const float* af = as_f32(a, as_);
-  float* c = y.dtype == DType::F32 ? y.as<float>() : (cs.resize(batches * M * N), cs.data());
-  const size_t es = dtype_size(b.dtype);
-  for (int64_t i = 0; i < batches; ++i) {
-    const void* bi = static_cast<const uint8_t*>(b.data) + (b.ndim > 2 ? i * K * N * static_cast<int64_t>(es) : 0);
-    WeightView wv{bi, b.dtype, N, K, transB, nullptr};
-    gemm(af + i * M * K, M, wv, c + i * M * N);
+  if (bK != K) return call.fail("matmul: inner dims differ");
+  int64_t batches = 1, b_batches = 1;
+  for (int i = 0; i + 2 < a.ndim; ++i) batches *= a.shape[i];
+  for (int i = 0; i + 2 < b.ndim; ++i) b_batches *= b.shape[i];
+  if (b.ndim > 2 && (b.ndim != a.ndim || b_batches != batches)) return call.fail("matmul: batch dims of a and b differ");
+  for (int i = 0; b.ndim > 2 && i + 2 < a.ndim; ++i)
+    if (a.shape[i] != b.shape[i]) return call.fail("matmul: batch dims of a and b differ");
+  if (y.numel != batches * M * N || y.ndim < 2 || y.dim(-1) != N || y.dim(-2) != M) return call.fail("matmul: output shape must be [..., M, N]");
+  if (y.numel == 0) return;
+
+  std::vector<float> as, cs;
+  const float* af = as_f32(a, as);
+  float* c = y.dtype == DType::F32 ? y.as<float>() : (cs.resize(y.numel), cs.data());
+  if (K == 0) {
+    std::fill(c, c + y.numel, 0.0f);
+  } else if (b.ndim == 2) {
+    // One shared b: the batches stacked are one [batches·M, K] · [K, N] product.
+    WeightView wv{b.data, b.dtype, N, K, transB, nullptr};
+    if (transB && batches * M <= kGemvMaxRows) gemv(af, batches * M, wv, c, true);
+    else gemm(af, batches * M, wv, c, true);
+  } else {
+    const size_t bstride = static_cast<size_t>(K * N) * dtype_size(b.dtype);
+    auto one = [&](int64_t i, bool parallel) {
+      WeightView wv{static_cast<const uint8_t*>(b.data) + i * bstride, b.dtype, N, K, transB, nullptr};
+      if (transB && M <= kGemvMaxRows) gemv(af + i * M * K, M, wv, c + i * M * N, parallel);
+      else gemm(af + i * M * K, M, wv, c + i * M * N, parallel);
+    };
+    // Small products: one per thread at a time; large ones: each spread over all threads.
+    if (M * N * K < (int64_t(1) << 21) && batches > 1) parallel_for(batches, 1, [&](int64_t b0, int64_t b1) {
+        for (int64_t i = b0; i < b1; ++i) one(i, false);
+      });
+    else
+      for (int64_t i = 0; i < batches; ++i) one(i, true);
   }
   if (c != y.data) finish(c, batches * M, N, nullptr, y);
 }

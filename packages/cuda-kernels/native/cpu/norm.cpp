@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "../kernels.h"
-#include "common.h"
+#include "simd_convert.h"
 #include "parallel.h"
 
 namespace seed {
@@ -20,9 +20,9 @@ void for_rows(OpCall& call, F f) {
   parallel_for(rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(cols, 1)), [&](int64_t r0, int64_t r1) {
     std::vector<float> buf(cols);
     for (int64_t r = r0; r < r1; ++r) {
-      row_to_f32(x.data, x.dtype, r * cols, cols, buf.data());
+      simd_to_f32(x.data, x.dtype, r * cols, cols, buf.data());
       f(buf.data(), cols);
-      row_from_f32(buf.data(), cols, y.data, y.dtype, r * cols);
+      simd_from_f32(buf.data(), cols, y.data, y.dtype, r * cols);
     }
   });
 }
@@ -59,8 +59,8 @@ void seed_cpu_layernorm(OpCall& call) {
   const int64_t cols = call.in[0].ndim ? call.in[0].shape[call.in[0].ndim - 1] : 0;
   if (!weight_ok(call, 1, cols) || !weight_ok(call, 2, cols)) return;
   std::vector<float> w(cols), b(cols);
-  row_to_f32(call.in[1].data, call.in[1].dtype, 0, cols, w.data());
-  row_to_f32(call.in[2].data, call.in[2].dtype, 0, cols, b.data());
+  simd_to_f32(call.in[1].data, call.in[1].dtype, 0, cols, w.data());
+  simd_to_f32(call.in[2].data, call.in[2].dtype, 0, cols, b.data());
   const double eps = call.p.num("eps", 1e-5);
   for_rows(call, [&](float* v, int64_t n) {
     double mean = 0, var = 0;
@@ -68,8 +68,9 @@ void seed_cpu_layernorm(OpCall& call) {
     mean /= static_cast<double>(n);
     for (int64_t i = 0; i < n; ++i) var += (v[i] - mean) * (v[i] - mean);
     var /= static_cast<double>(n);
-    const float inv = static_cast<float>(1.0 / std::sqrt(var + eps)), m = static_cast<float>(mean);
-    for (int64_t i = 0; i < n; ++i) v[i] = (v[i] - m) * inv * w[i] + b[i];
+    // x − μ in double: with μ rounded to f32 first, rows with a large mean would lose their small deviations.
+    const double inv = 1.0 / std::sqrt(var + eps);
+    for (int64_t i = 0; i < n; ++i) v[i] = static_cast<float>((v[i] - mean) * inv) * w[i] + b[i];
   });
 }
 
@@ -77,7 +78,7 @@ void seed_cpu_rmsnorm(OpCall& call) {
   const int64_t cols = call.in[0].ndim ? call.in[0].shape[call.in[0].ndim - 1] : 0;
   if (!weight_ok(call, 1, cols)) return;
   std::vector<float> w(cols);
-  row_to_f32(call.in[1].data, call.in[1].dtype, 0, cols, w.data());
+  simd_to_f32(call.in[1].data, call.in[1].dtype, 0, cols, w.data());
   const double eps = call.p.num("eps", 1e-6);
   for_rows(call, [&](float* v, int64_t n) {
     double ss = 0;
