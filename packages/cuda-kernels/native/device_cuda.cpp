@@ -134,7 +134,11 @@ void CUDART_CB read_done(void* arg) {
   ReadJob* job = static_cast<ReadJob*>(arg);
   std::string err;
   if (job->flag != 0) {
-    err = "an op on CUDA saw invalid data (code " + std::to_string(job->flag) + ": an id was out of range); its outputs are garbage";
+    const char* what = job->flag == 1 ? "an embedding / codebook id was outside the table"
+                       : job->flag == 2 ? "a repetition-penalty id was outside the vocabulary"
+                       : job->flag == 3 ? "no token was allowed in a sampling row"
+                                        : "invalid data";
+    err = std::string("an op on CUDA saw invalid data (") + what + "); the outputs of that op are not valid";
     std::free(job->host);
     job->host = nullptr;
   }

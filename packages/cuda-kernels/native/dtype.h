@@ -5,6 +5,12 @@
 #include <cstdint>
 #include <cstring>
 
+#ifdef __CUDACC__
+#define SEED_HD __host__ __device__
+#else
+#define SEED_HD
+#endif
+
 namespace seed {
 
 enum class DType : int32_t { F32 = 0, F16 = 1, BF16 = 2, I32 = 3, U8 = 4, Q8 = 5 };
@@ -29,11 +35,11 @@ inline const char* dtype_name(DType t) {
 
 // Q8 layout for a [rows, cols] weight: int8 values row-major, padded to a multiple of 64 bytes,
 // then `rows` f32 scales. Row r holds w[r, k] ≈ scale[r] * q[r, k].
-inline size_t q8_scales_offset(int64_t rows, int64_t cols) {
+SEED_HD inline size_t q8_scales_offset(int64_t rows, int64_t cols) {
   size_t n = static_cast<size_t>(rows) * static_cast<size_t>(cols);
   return (n + 63) / 64 * 64;
 }
-inline size_t q8_nbytes(int64_t rows, int64_t cols) { return q8_scales_offset(rows, cols) + 4 * static_cast<size_t>(rows); }
+SEED_HD inline size_t q8_nbytes(int64_t rows, int64_t cols) { return q8_scales_offset(rows, cols) + 4 * static_cast<size_t>(rows); }
 
 // ---- half / bfloat16 <-> float (round to nearest even, NaN kept) ----
 inline float bits_to_f32(uint32_t b) { float f; std::memcpy(&f, &b, 4); return f; }

@@ -1,6 +1,136 @@
-// STUB: to be replaced by the real kernels.
+// Fused attention on CUDA: one block per (batch, query head, query). Keys are taken in chunks of 128: each
+// thread scores one key of the chunk (q in shared memory), the block updates the running max and sum once
+// per chunk (online softmax), and thread d accumulates output dim d (and d + 128 for D up to 256) over the
+// chunk's values. Causal (with qOffset for KV caches), additive f32 masks, grouped-query heads, kvLen.
+// A query whose every key is masked gets zeros.
 #include "../kernels.h"
+#include "common.cuh"
 
 namespace seed {
-void seed_cuda_attention(OpCall& call) { call.fail("attention is not implemented on cuda yet"); }
+namespace cuda {
+namespace {
+
+constexpr int kChunk = 128;  // keys per step = threads per block
+constexpr int kMaxD = 256;
+
+struct Attn {
+  const void* q;
+  const void* k;
+  const void* v;
+  DType t;
+  const float* mask;
+  int64_t mask_heads;  // 0: [Tq, Tk'], else [B, mask_heads, Tq, Tk']
+  int64_t mask_cols;
+  void* o;
+  int64_t B, Tq, Hq, Tk, Hkv, D, kvLen, qOffset;
+  float scale;
+  bool causal;
+};
+
+__global__ void attention_kernel(Attn a) {
+  __shared__ float qs[kMaxD];
+  __shared__ float ps[kChunk];
+  const int64_t i = blockIdx.x % a.Tq;
+  const int64_t h = (blockIdx.x / a.Tq) % a.Hq;
+  const int64_t b = blockIdx.x / (a.Tq * a.Hq);
+  const int64_t hk = h / (a.Hq / a.Hkv);
+  const int tid = threadIdx.x;
+  for (int64_t d = tid; d < a.D; d += blockDim.x) qs[d] = ld(a.q, a.t, ((b * a.Tq + i) * a.Hq + h) * a.D + d);
+  int64_t limit = a.kvLen;
+  if (a.causal) {
+    const int64_t c = a.qOffset + i + 1;
+    limit = c < 0 ? 0 : (c < a.kvLen ? c : a.kvLen);
+  }
+  const float* mrow = nullptr;
+  if (a.mask) mrow = a.mask + (a.mask_heads == 0 ? i * a.mask_cols : ((b * a.mask_heads + (a.mask_heads == 1 ? 0 : h)) * a.Tq + i) * a.mask_cols);
+  __syncthreads();
+
+  float m = -INFINITY, l = 0.0f, acc0 = 0.0f, acc1 = 0.0f;
+  for (int64_t j0 = 0; j0 < limit; j0 += kChunk) {
+    const int64_t j = j0 + tid;
+    float s = -INFINITY;
+    if (j < limit) {
+      const int64_t ko = ((b * a.Tk + j) * a.Hkv + hk) * a.D;
+      float dot = 0.0f;
+      for (int64_t d = 0; d < a.D; ++d) dot = fmaf(qs[d], ld(a.k, a.t, ko + d), dot);
+      s = dot * a.scale + (mrow ? mrow[j] : 0.0f);
+      if (isnan(s)) s = -INFINITY;
+    }
+    const float cmax = block_max(s);
+    if (cmax == -INFINITY) continue;  // uniform: the whole chunk is masked for this query
+    const float mnew = fmaxf(m, cmax);
+    const float corr = expf(m - mnew);  // 0 on the first live chunk
+    const float p = s == -INFINITY ? 0.0f : expf(s - mnew);
+    ps[tid] = p;
+    const float psum = block_sum(p);  // also orders the ps[] writes before the reads below
+    l = l * corr + psum;
+    m = mnew;
+    acc0 *= corr;
+    acc1 *= corr;
+    const int64_t nj = (limit - j0) < kChunk ? (limit - j0) : kChunk;
+    for (int64_t jj = 0; jj < nj; ++jj) {
+      const float pj = ps[jj];
+      if (pj == 0.0f) continue;
+      const int64_t vo = ((b * a.Tk + j0 + jj) * a.Hkv + hk) * a.D;
+      if (tid < a.D) acc0 = fmaf(pj, ld(a.v, a.t, vo + tid), acc0);
+      if (tid + kChunk < a.D) acc1 = fmaf(pj, ld(a.v, a.t, vo + tid + kChunk), acc1);
+    }
+    __syncthreads();  // ps[] is rewritten by the next chunk
+  }
+  const float inv = l > 0.0f ? 1.0f / l : 0.0f;
+  const int64_t oo = ((b * a.Tq + i) * a.Hq + h) * a.D;
+  if (tid < a.D) st(a.o, a.t, oo + tid, acc0 * inv);
+  if (tid + kChunk < a.D) st(a.o, a.t, oo + tid + kChunk, acc1 * inv);
+}
+
+}  // namespace
+}  // namespace cuda
+
+void seed_cuda_attention(OpCall& call) {
+  using namespace cuda;
+  const TensorView &q = call.in[0], &k = call.in[1], &v = call.in[2], &o = call.out[0];
+  const TensorView* mask = call.in.size() > 3 ? &call.in[3] : nullptr;
+  if (q.ndim != 4 || k.ndim != 4 || v.ndim != 4 || o.numel != q.numel) return call.fail("q, k, v must be [B, T, H, D]");
+  Attn a{};
+  a.B = q.shape[0];
+  a.Tq = q.shape[1];
+  a.Hq = q.shape[2];
+  a.D = q.shape[3];
+  a.Tk = k.shape[1];
+  a.Hkv = k.shape[2];
+  if (k.shape[0] != a.B || k.shape[3] != a.D || v.shape[0] != a.B || v.shape[1] != a.Tk || v.shape[2] != a.Hkv || v.shape[3] != a.D)
+    return call.fail("k and v must be [B, Tk, Hkv, D] matching q");
+  if (a.Hkv == 0 || a.Hq % a.Hkv) return call.fail("query heads must be a multiple of kv heads");
+  if (a.D > kMaxD) return call.fail("head dim above 256 is not supported on CUDA");
+  if (q.dtype != k.dtype || q.dtype != v.dtype) return call.fail("q, k, v must share a dtype");
+  a.kvLen = call.p.i64("kvLen", a.Tk);
+  a.qOffset = call.p.i64("qOffset", a.kvLen - a.Tq);
+  if (a.kvLen < 0 || a.kvLen > a.Tk) return call.fail("kvLen out of range");
+  a.causal = call.p.i64("causal", 0) != 0;
+  a.scale = static_cast<float>(call.p.num("scale", 1.0 / std::sqrt(static_cast<double>(a.D))));
+  if (mask) {
+    if (mask->dtype != DType::F32) return call.fail("mask must be f32");
+    if (mask->ndim == 2 && mask->shape[0] == a.Tq && mask->shape[1] >= a.kvLen) {
+      a.mask_heads = 0;
+      a.mask_cols = mask->shape[1];
+    } else if (mask->ndim == 4 && mask->shape[0] == a.B && (mask->shape[1] == 1 || mask->shape[1] == a.Hq) && mask->shape[2] == a.Tq &&
+               mask->shape[3] >= a.kvLen) {
+      a.mask_heads = mask->shape[1];
+      a.mask_cols = mask->shape[3];
+    } else {
+      return call.fail("mask must be [Tq, ≥kvLen] or [B, 1|Hq, Tq, ≥kvLen]");
+    }
+    a.mask = mask->as<float>();
+  }
+  a.q = q.data;
+  a.k = k.data;
+  a.v = v.data;
+  a.t = q.dtype;
+  a.o = o.data;
+  const int64_t blocks = a.B * a.Hq * a.Tq;
+  if (blocks == 0) return;
+  if (blocks > 2147483647LL) return call.fail("too many queries for one launch");
+  attention_kernel<<<static_cast<unsigned>(blocks), kChunk, 0, stream_of(call)>>>(a);
+}
+
 }  // namespace seed
