@@ -18,6 +18,7 @@ interface GenerateFlags {
   seed: number;
   dtype: string;
   device: string;
+  template?: string;
   json?: boolean;
 }
 
@@ -40,12 +41,15 @@ export function generateCommand(): Command {
     .option('--seed <s>', 'random seed', num('--seed', true), 0)
     .option('--dtype <d>', 'weight precision: auto (as stored), f32, f16, bf16, int8', 'auto')
     .option('--device <d>', 'cpu or cuda:N', 'cpu')
+    .option('--template <name>', 'chat template: vicuna (SEED-LLaMA-8B) or llama2 (14B); default: from the model config')
     .option('--json', 'print one JSON object {ids, text} instead of streaming')
     .action(guarded('generate', run));
 }
 
 async function run(flags: GenerateFlags): Promise<void> {
   if (!flags.prompt === !flags.chat) throw new Error('give exactly one of --prompt TEXT or --chat');
+  if (flags.template !== undefined && flags.template !== 'vicuna' && flags.template !== 'llama2')
+    throw new Error(`unknown --template ${flags.template} (expected vicuna or llama2)`);
   const { generate, loadLlama, renderChat } = await import('@seed/llama-core');
   const { default: cliProgress } = await import('cli-progress');
 
@@ -95,7 +99,8 @@ async function run(flags: GenerateFlags): Promise<void> {
     }
     // ---- chat ----
     const messages: { role: 'user' | 'assistant'; content: string }[] = [];
-    const stop = loaded.chatTemplate === 'vicuna' ? ['\nUSER:', 'USER:'] : ['[INST]'];
+    const template = (flags.template ?? loaded.chatTemplate) as 'vicuna' | 'llama2';
+    const stop = template === 'vicuna' ? ['\nUSER:', 'USER:'] : ['[INST]'];
     const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: process.stdin.isTTY });
     const { KvCache } = await import('@seed/llama-core');
     const cache = new KvCache(loaded.config, model.device);
@@ -105,7 +110,7 @@ async function run(flags: GenerateFlags): Promise<void> {
       const user = line.trim();
       if (!user) continue;
       messages.push({ role: 'user', content: user });
-      const ids = tokenizer.encode(renderChat(messages, loaded.chatTemplate));
+      const ids = tokenizer.encode(renderChat(messages, template));
       const it = generate(model, tokenizer, ids, { ...sampling, stopStrings: stop, cache });
       let answer = '';
       let genIds: number[] = [];
