@@ -1,40 +1,82 @@
 /**
- * Safetensors writer: header first (offsets in order, padded with spaces to 8 bytes), then each tensor's
- * bytes streamed to the file one at a time, so writing never holds more than one tensor in JS memory.
+ * Safetensors writer: the header first (tensors in the order given, offsets ascending, JSON padded with
+ * spaces to a multiple of 8 so the data section starts aligned), then each tensor's bytes streamed to the
+ * file one at a time, so writing never holds more than one tensor's bytes in JS memory.
  */
-import { open } from 'node:fs/promises';
+import { type FileHandle, open, rename, rm } from 'node:fs/promises';
+import { byteLength } from '../dtype.js';
 import type { Tensor } from '../tensor.js';
 import type { FileDType } from './types.js';
 
-const FILE_NAME: Record<string, FileDType> = { f32: 'F32', f16: 'F16', bf16: 'BF16', i32: 'I32', u8: 'U8' };
+const FILE_NAME: Partial<Record<Tensor['dtype'], FileDType>> = {
+  f32: 'F32',
+  f16: 'F16',
+  bf16: 'BF16',
+  i32: 'I32',
+  u8: 'U8',
+};
 
+/**
+ * Write tensors (a record, or [name, tensor] pairs to fix the order) as a safetensors file, with optional
+ * string metadata (`__metadata__`). Tensors may live on any device; each is read back with `bytes()` in turn.
+ * The file is written next to `path` and renamed over it at the end, so readers (and memory-mapped views of
+ * an older file at `path`) never see a half-written file. q8 tensors are refused: safetensors has no q8.
+ */
 export async function writeSafetensors(
   path: string,
   tensors: Record<string, Tensor> | readonly (readonly [string, Tensor])[],
   metadata?: Record<string, string>,
 ): Promise<void> {
   const entries: (readonly [string, Tensor])[] = Array.isArray(tensors) ? [...tensors] : Object.entries(tensors);
-  const header: Record<string, unknown> = {};
-  if (metadata) header.__metadata__ = metadata;
+  // Every problem is found before the file is created.
+  const header: Record<string, unknown> = Object.create(null); // a tensor may be named "__proto__"
+  if (metadata) {
+    for (const [k, v] of Object.entries(metadata))
+      if (typeof v !== 'string') throw new Error(`writeSafetensors: metadata ${k} is not a string`);
+    header.__metadata__ = { ...metadata };
+  }
   let offset = 0;
   for (const [name, t] of entries) {
     const dtype = FILE_NAME[t.dtype];
-    if (!dtype) throw new Error(`writeSafetensors: ${name} is ${t.dtype}, which safetensors cannot hold (dequantize q8 first)`);
-    if (name === '__metadata__' || name in header) throw new Error(`writeSafetensors: duplicate or reserved tensor name ${name}`);
-    const n = t.shape.reduce((a: number, b: number) => a * b, 1) * (t.dtype === 'f32' || t.dtype === 'i32' ? 4 : t.dtype === 'u8' ? 1 : 2);
+    if (!dtype)
+      throw new Error(
+        `writeSafetensors: tensor ${name} is ${t.dtype}, which safetensors cannot hold (dequantize q8 to a float dtype first)`,
+      );
+    if (t.disposed) throw new Error(`writeSafetensors: tensor ${name} was disposed`);
+    if (name === '__metadata__' || Object.hasOwn(header, name))
+      throw new Error(`writeSafetensors: duplicate or reserved tensor name ${name}`);
+    const n = byteLength(t.dtype, t.shape);
     header[name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + n] };
     offset += n;
   }
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
-  const fh = await open(path, 'w');
+  const head = Buffer.alloc(8);
+  head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+
+  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  const fh = await open(tmp, 'w');
   try {
-    const len = Buffer.alloc(8);
-    len.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
-    await fh.write(len);
-    await fh.write(Buffer.from(json, 'utf8'));
-    for (const [, t] of entries) await fh.write(await t.bytes());
-  } finally {
-    await fh.close();
+    try {
+      await writeAll(fh, head);
+      await writeAll(fh, Buffer.from(json, 'utf8'));
+      for (const [, t] of entries) await writeAll(fh, await t.bytes());
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** write(2) moves at most ~2 GiB per call on Linux, and big embedding tables are larger: loop until done. */
+async function writeAll(fh: FileHandle, bytes: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < bytes.byteLength) {
+    const { bytesWritten } = await fh.write(bytes, done, Math.min(bytes.byteLength - done, 1 << 30));
+    if (bytesWritten <= 0) throw new Error('writeSafetensors: write made no progress');
+    done += bytesWritten;
   }
 }

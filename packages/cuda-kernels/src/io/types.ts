@@ -2,34 +2,64 @@
 import type { DType } from '../dtype.js';
 import type { Device, Tensor } from '../tensor.js';
 
-/** File dtypes, named as safetensors names them (PyTorch storages map onto the same names). */
+/** File dtypes, named as safetensors names them (PyTorch storage types map onto the same names). */
 export type FileDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
-export const FILE_DTYPE_SIZE: Record<FileDType, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+/** Bytes per element of each file dtype. */
+export const FILE_DTYPE_SIZE: Readonly<Record<FileDType, number>> = Object.freeze({
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+});
 
+/** Whether `s` names a file dtype (an own key: "constructor" or "toString" must not pass). */
+export function isFileDType(s: unknown): s is FileDType {
+  return typeof s === 'string' && Object.hasOwn(FILE_DTYPE_SIZE, s);
+}
+
+/** One tensor of a weight file, as listed (nothing is read to list it). */
 export interface TensorInfo {
   name: string;
+  /** The dtype as stored in the file. */
   dtype: FileDType;
   shape: number[];
 }
 
+/** How `WeightFile.load` delivers a tensor. */
 export interface LoadOptions {
-  /** Convert float tensors to this dtype on load (default: as stored; F64 becomes f32). */
+  /**
+   * Convert a float tensor to this dtype on load, in TypeScript (round to nearest even). Default: as stored
+   * (F64 becomes f32). Asking this of an integer tensor is an error.
+   */
   dtype?: 'f32' | 'f16' | 'bf16';
-  /** Device to place the tensor on (default 'cpu'). */
+  /** Device to place the tensor on (default 'cpu'; other devices get a copy). */
   device?: Device;
 }
 
+/** An open weight file (or a sharded set seen as one): list, inspect and load tensors by name. */
 export interface WeightFile {
+  /** The path it was opened from. */
   readonly path: string;
   /** Every tensor, in file order. */
   readonly tensors: readonly TensorInfo[];
+  /** Whether the file holds a tensor of this name. */
   has(name: string): boolean;
   /** The listing entry of a tensor; throws if the file has no such tensor. */
   info(name: string): TensorInfo;
-  /** Load a tensor (zero-copy on CPU when it is stored contiguous in a dtype seed has and no conversion is asked). */
+  /**
+   * Load a tensor: zero-copy on CPU (a view of the memory-mapped file) when it is stored contiguous in a
+   * dtype seed has and no conversion is asked; otherwise converted or gathered into a new tensor. I64
+   * becomes i32 (an error if a value does not fit), I16/I8 become i32, F64 becomes f32, BOOL becomes u8.
+   */
   load(name: string, options?: LoadOptions): Tensor;
-  /** Drop the file mappings (tensors already loaded stay valid). */
+  /** Drop the file mappings; tensors already loaded stay valid (they keep their pages mapped). */
   close(): void;
 }
 
@@ -46,7 +76,10 @@ export function nativeDType(d: FileDType): DType {
     case 'U8':
     case 'BOOL':
       return 'u8';
-    default:
+    case 'I64':
+    case 'I32':
+    case 'I16':
+    case 'I8':
       return 'i32';
   }
 }

@@ -1,7 +1,8 @@
 /**
  * A restricted unpickler for PyTorch checkpoints (pickle protocols 2–5). It builds plain values — dicts
  * (as Map, keeping order), lists, tuples, numbers, strings, bytes — and knows exactly these globals:
- * `collections.OrderedDict`, the torch tensor rebuild functions and the torch storage types. Any other
+ * `collections.OrderedDict`, the torch tensor rebuild functions, `torch.device` and the torch storage types
+ * (referenced through persistent ids `('storage', StorageType, key, location, numel)`). Any other
  * global (`os.system`, `builtins.eval`, …) is refused with an Error naming it; an unknown opcode is an
  * Error naming it. Nothing is ever executed: "calling" a known global only builds a description object.
  */
@@ -51,8 +52,16 @@ interface GlobalRef {
 }
 
 const STORAGE_TYPES = new Set([
-  'FloatStorage', 'HalfStorage', 'BFloat16Storage', 'DoubleStorage', 'LongStorage', 'IntStorage', 'ShortStorage',
-  'CharStorage', 'ByteStorage', 'BoolStorage',
+  'FloatStorage',
+  'HalfStorage',
+  'BFloat16Storage',
+  'DoubleStorage',
+  'LongStorage',
+  'IntStorage',
+  'ShortStorage',
+  'CharStorage',
+  'ByteStorage',
+  'BoolStorage',
 ]);
 
 const ALLOWED = new Set([
@@ -61,8 +70,61 @@ const ALLOWED = new Set([
   'torch._utils._rebuild_tensor',
   'torch._utils._rebuild_parameter',
   'torch._utils._rebuild_parameter_with_state',
+  'torch.device',
   ...[...STORAGE_TYPES].map((s) => `torch.${s}`),
 ]);
+
+/** Pickle opcodes, named as in CPython's pickle.py. */
+const OP = {
+  PROTO: 0x80,
+  FRAME: 0x95,
+  STOP: 0x2e,
+  MARK: 0x28,
+  EMPTY_DICT: 0x7d,
+  EMPTY_LIST: 0x5d,
+  EMPTY_TUPLE: 0x29,
+  TUPLE1: 0x85,
+  TUPLE2: 0x86,
+  TUPLE3: 0x87,
+  TUPLE: 0x74,
+  LIST: 0x6c,
+  DICT: 0x64,
+  BINPUT: 0x71,
+  LONG_BINPUT: 0x72,
+  MEMOIZE: 0x94,
+  BINGET: 0x68,
+  LONG_BINGET: 0x6a,
+  BININT: 0x4a,
+  BININT1: 0x4b,
+  BININT2: 0x4d,
+  LONG1: 0x8a,
+  LONG4: 0x8b,
+  BINFLOAT: 0x47,
+  BINUNICODE: 0x58,
+  SHORT_BINUNICODE: 0x8c,
+  BINUNICODE8: 0x8d,
+  SHORT_BINSTRING: 0x55,
+  BINSTRING: 0x54,
+  BINBYTES: 0x42,
+  SHORT_BINBYTES: 0x43,
+  BINBYTES8: 0x8e,
+  NEWTRUE: 0x88,
+  NEWFALSE: 0x89,
+  NONE: 0x4e,
+  GLOBAL: 0x63,
+  STACK_GLOBAL: 0x93,
+  REDUCE: 0x52,
+  NEWOBJ: 0x81,
+  BUILD: 0x62,
+  BINPERSID: 0x51,
+  SETITEM: 0x73,
+  SETITEMS: 0x75,
+  APPEND: 0x61,
+  APPENDS: 0x65,
+  POP: 0x30,
+  POP_MARK: 0x31,
+  DUP: 0x32,
+} as const;
 
 const MARK = Symbol('mark');
 type StackItem = PickleValue | typeof MARK;
@@ -78,7 +140,8 @@ export function isTuple(v: unknown): v is Tuple {
 
 const asInt = (v: PickleValue, what: string): number => {
   if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
-  if (typeof v === 'bigint' && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(v);
+  if (typeof v === 'bigint' && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER))
+    return Number(v);
   throw new Error(`pickle: ${what} is not an integer`);
 };
 
@@ -87,7 +150,11 @@ const intList = (v: PickleValue, what: string): number[] => {
   return (v as PickleValue[]).map((x) => asInt(x, what));
 };
 
-/** Unpickle `data` (a data.pkl). Throws on anything outside the allowed subset. */
+/**
+ * Unpickle `data` (a checkpoint's data.pkl) into plain values: dicts become Maps (insertion order kept),
+ * tensors become {@link TensorRef}s. Throws an Error prefixed with `what` on any global outside the allowed
+ * set, any opcode outside the supported subset, and any malformed or truncated pickle.
+ */
 export function unpickle(data: Uint8Array, what = 'data.pkl'): PickleValue {
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   let pos = 0;
@@ -99,10 +166,16 @@ export function unpickle(data: Uint8Array, what = 'data.pkl'): PickleValue {
   const need = (n: number) => {
     if (pos + n > data.byteLength) fail('truncated pickle');
   };
-  const u8 = () => (need(1), data[pos++]);
-  const u16 = () => (need(2), (pos += 2), dv.getUint16(pos - 2, true));
-  const u32 = () => (need(4), (pos += 4), dv.getUint32(pos - 4, true));
-  const i32 = () => (need(4), (pos += 4), dv.getInt32(pos - 4, true));
+  /** Advance past `n` bytes (checked) and return where they start. */
+  const take = (n: number): number => {
+    need(n);
+    pos += n;
+    return pos - n;
+  };
+  const u8 = () => data[take(1)];
+  const u16 = () => dv.getUint16(take(2), true);
+  const u32 = () => dv.getUint32(take(4), true);
+  const i32 = () => dv.getInt32(take(4), true);
   const u64 = () => {
     need(8);
     const v = dv.getBigUint64(pos, true);
@@ -110,7 +183,7 @@ export function unpickle(data: Uint8Array, what = 'data.pkl'): PickleValue {
     if (v > BigInt(data.byteLength)) fail('length field larger than the pickle');
     return Number(v);
   };
-  const bytes = (n: number) => (need(n), (pos += n), data.subarray(pos - n, pos));
+  const bytes = (n: number) => data.subarray(take(n), pos);
   const utf8 = new TextDecoder('utf-8');
   const line = () => {
     const end = data.indexOf(0x0a, pos);
@@ -139,26 +212,50 @@ export function unpickle(data: Uint8Array, what = 'data.pkl'): PickleValue {
   };
   const global = (module: string, name: string): GlobalRef => {
     const full = `${module}.${name}`;
-    if (!ALLOWED.has(full)) fail(`refusing to load global ${full}: only tensors, storages and containers are allowed in a checkpoint`);
+    if (module === 'torch' && name.endsWith('Storage') && !ALLOWED.has(full))
+      fail(`unsupported storage type ${full} (seed reads ${[...STORAGE_TYPES].join(', ')})`);
+    if (!ALLOWED.has(full))
+      fail(`refusing to load global ${full}: only tensors, storages and containers are allowed in a checkpoint`);
     return { kind: 'global', module, name };
   };
   const call = (fn: PickleValue, args: PickleValue): PickleValue => {
-    if (!fn || typeof fn !== 'object' || (fn as GlobalRef).kind !== 'global') fail('REDUCE on something that is not an allowed global');
+    if (!fn || typeof fn !== 'object' || (fn as GlobalRef).kind !== 'global')
+      fail('REDUCE on something that is not an allowed global');
     const g = fn as GlobalRef;
     const a = (Array.isArray(args) ? args : fail('REDUCE arguments are not a tuple')) as PickleValue[];
     switch (`${g.module}.${g.name}`) {
-      case 'collections.OrderedDict':
-        return new Map();
+      case 'collections.OrderedDict': {
+        // OrderedDict() or OrderedDict([(k, v), …]); protocol 2 usually sends the items later with SETITEMS.
+        const m = new Map<PickleValue, PickleValue>();
+        const items = a[0];
+        if (Array.isArray(items))
+          for (const kv of items as PickleValue[]) {
+            if (!Array.isArray(kv) || kv.length !== 2) fail('OrderedDict items are not (key, value) pairs');
+            m.set((kv as PickleValue[])[0], (kv as PickleValue[])[1]);
+          }
+        return m;
+      }
+      case 'torch.device': {
+        // A device only names where a tensor lived when saved; seed places tensors itself, so keep the name.
+        if (typeof a[0] !== 'string') fail('torch.device without a device name');
+        return a.length > 1 && a[1] !== null ? `${String(a[0])}:${String(a[1])}` : (a[0] as string);
+      }
       case 'torch._utils._rebuild_tensor':
       case 'torch._utils._rebuild_tensor_v2': {
         const storage = a[0] as StorageRef;
-        if (!storage || storage.kind !== 'storage') fail('tensor rebuilt from something that is not a storage');
-        return { kind: 'tensor', storage, offset: asInt(a[1], 'storage offset'), size: intList(a[2], 'tensor size'), stride: intList(a[3], 'tensor stride') };
+        if (storage?.kind !== 'storage') fail('tensor rebuilt from something that is not a storage');
+        return {
+          kind: 'tensor',
+          storage,
+          offset: asInt(a[1], 'storage offset'),
+          size: intList(a[2], 'tensor size'),
+          stride: intList(a[3], 'tensor stride'),
+        };
       }
       case 'torch._utils._rebuild_parameter':
       case 'torch._utils._rebuild_parameter_with_state': {
         const t = a[0] as TensorRef;
-        if (!t || t.kind !== 'tensor') fail('parameter rebuilt from something that is not a tensor');
+        if (t?.kind !== 'tensor') fail('parameter rebuilt from something that is not a tensor');
         return t;
       }
       default:
@@ -169,38 +266,84 @@ export function unpickle(data: Uint8Array, what = 'data.pkl'): PickleValue {
   for (;;) {
     const op = u8();
     switch (op) {
-      case 0x80: u8(); break; // PROTO
-      case 0x95: u64(); break; // FRAME (length only; frames are read inline)
-      case 0x2e: return stack.length === 1 ? pop() : fail('pickle stopped with an unbalanced stack'); // STOP
-      case 0x28: stack.push(MARK); break;
-      case 0x7d: stack.push(new Map()); break; // EMPTY_DICT
-      case 0x5d: stack.push([]); break; // EMPTY_LIST
-      case 0x29: stack.push(tuple([])); break; // EMPTY_TUPLE
-      case 0x85: stack.push(tuple([pop()])); break; // TUPLE1
-      case 0x86: { const b = pop(); const a = pop(); stack.push(tuple([a, b])); break; } // TUPLE2
-      case 0x87: { const c = pop(); const b = pop(); const a = pop(); stack.push(tuple([a, b, c])); break; } // TUPLE3
-      case 0x74: stack.push(tuple(popMark())); break; // TUPLE
-      case 0x6c: stack.push(popMark()); break; // LIST
-      case 0x64: { // DICT
+      case OP.PROTO: {
+        const v = u8();
+        if (v > 5) fail(`pickle protocol ${v} is not supported (2 to 5 are)`);
+        break;
+      }
+      case OP.FRAME:
+        u64();
+        break; // frames only group bytes: read through them
+      case OP.STOP:
+        return stack.length === 1 ? pop() : fail('pickle stopped with an unbalanced stack');
+      case OP.MARK:
+        stack.push(MARK);
+        break;
+      case OP.EMPTY_DICT:
+        stack.push(new Map());
+        break;
+      case OP.EMPTY_LIST:
+        stack.push([]);
+        break;
+      case OP.EMPTY_TUPLE:
+        stack.push(tuple([]));
+        break;
+      case OP.TUPLE1:
+        stack.push(tuple([pop()]));
+        break;
+      case OP.TUPLE2: {
+        const b = pop();
+        const a = pop();
+        stack.push(tuple([a, b]));
+        break;
+      }
+      case OP.TUPLE3: {
+        const c = pop();
+        const b = pop();
+        const a = pop();
+        stack.push(tuple([a, b, c]));
+        break;
+      }
+      case OP.TUPLE:
+        stack.push(tuple(popMark()));
+        break;
+      case OP.LIST:
+        stack.push(popMark());
+        break;
+      case OP.DICT: {
         const items = popMark();
         const m = new Map<PickleValue, PickleValue>();
         for (let i = 0; i + 1 < items.length; i += 2) m.set(items[i], items[i + 1]);
         stack.push(m);
         break;
       }
-      case 0x71: memo.set(u8(), top()); break; // BINPUT
-      case 0x72: memo.set(u32(), top()); break; // LONG_BINPUT
-      case 0x94: memo.set(memo.size, top()); break; // MEMOIZE
-      case 0x68: case 0x6a: { // BINGET, LONG_BINGET
+      case OP.BINPUT:
+        memo.set(u8(), top());
+        break;
+      case OP.LONG_BINPUT:
+        memo.set(u32(), top());
+        break;
+      case OP.MEMOIZE:
+        memo.set(memo.size, top());
+        break;
+      case OP.BINGET:
+      case OP.LONG_BINGET: {
         const k = op === 0x68 ? u8() : u32();
         if (!memo.has(k)) fail(`memo key ${k} is not set`);
         stack.push(memo.get(k)!);
         break;
       }
-      case 0x4a: stack.push(i32()); break; // BININT
-      case 0x4b: stack.push(u8()); break; // BININT1
-      case 0x4d: stack.push(u16()); break; // BININT2
-      case 0x8a: case 0x8b: { // LONG1, LONG4
+      case OP.BININT:
+        stack.push(i32());
+        break;
+      case OP.BININT1:
+        stack.push(u8());
+        break;
+      case OP.BININT2:
+        stack.push(u16());
+        break;
+      case OP.LONG1:
+      case OP.LONG4: {
         const n = op === 0x8a ? u8() : u32();
         if (n > 64) fail('integer longer than 64 bytes');
         const b = bytes(n);
@@ -210,44 +353,94 @@ export function unpickle(data: Uint8Array, what = 'data.pkl'): PickleValue {
         stack.push(v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
         break;
       }
-      case 0x47: need(8); stack.push(dv.getFloat64(pos, false)); pos += 8; break; // BINFLOAT (big-endian)
-      case 0x58: stack.push(utf8.decode(bytes(u32()))); break; // BINUNICODE
-      case 0x8c: stack.push(utf8.decode(bytes(u8()))); break; // SHORT_BINUNICODE
-      case 0x8d: stack.push(utf8.decode(bytes(u64()))); break; // BINUNICODE8
-      case 0x55: stack.push(new TextDecoder('latin1').decode(bytes(u8()))); break; // SHORT_BINSTRING
-      case 0x54: stack.push(new TextDecoder('latin1').decode(bytes(u32()))); break; // BINSTRING
-      case 0x42: stack.push(bytes(u32()).slice()); break; // BINBYTES
-      case 0x43: stack.push(bytes(u8()).slice()); break; // SHORT_BINBYTES
-      case 0x8e: stack.push(bytes(u64()).slice()); break; // BINBYTES8
-      case 0x88: stack.push(true); break;
-      case 0x89: stack.push(false); break;
-      case 0x4e: stack.push(null); break; // NONE
-      case 0x63: { const module = line(); const name = line(); stack.push(global(module, name)); break; } // GLOBAL
-      case 0x93: { // STACK_GLOBAL
+      case OP.BINFLOAT:
+        stack.push(dv.getFloat64(take(8), false));
+        break; // big-endian, unlike every other number in a pickle
+      case OP.BINUNICODE:
+        stack.push(utf8.decode(bytes(u32())));
+        break;
+      case OP.SHORT_BINUNICODE:
+        stack.push(utf8.decode(bytes(u8())));
+        break;
+      case OP.BINUNICODE8:
+        stack.push(utf8.decode(bytes(u64())));
+        break;
+      case OP.SHORT_BINSTRING:
+        stack.push(new TextDecoder('latin1').decode(bytes(u8())));
+        break;
+      case OP.BINSTRING:
+        stack.push(new TextDecoder('latin1').decode(bytes(u32())));
+        break;
+      case OP.BINBYTES:
+        stack.push(bytes(u32()).slice());
+        break;
+      case OP.SHORT_BINBYTES:
+        stack.push(bytes(u8()).slice());
+        break;
+      case OP.BINBYTES8:
+        stack.push(bytes(u64()).slice());
+        break;
+      case OP.NEWTRUE:
+        stack.push(true);
+        break;
+      case OP.NEWFALSE:
+        stack.push(false);
+        break;
+      case OP.NONE:
+        stack.push(null);
+        break;
+      case OP.GLOBAL: {
+        const module = line();
+        const name = line();
+        stack.push(global(module, name));
+        break;
+      }
+      case OP.STACK_GLOBAL: {
         const name = pop();
         const module = pop();
         if (typeof module !== 'string' || typeof name !== 'string') fail('STACK_GLOBAL needs two strings');
         stack.push(global(module as string, name as string));
         break;
       }
-      case 0x52: { const args = pop(); const fn = pop(); stack.push(call(fn, args)); break; } // REDUCE
-      case 0x81: { const args = pop(); const cls = pop(); stack.push(call(cls, args)); break; } // NEWOBJ
-      case 0x62: { // BUILD: state for an object; for OrderedDict (its _metadata) and tensors it is dropped
+      case OP.REDUCE: {
+        const args = pop();
+        const fn = pop();
+        stack.push(call(fn, args));
+        break;
+      }
+      case OP.NEWOBJ: {
+        const args = pop();
+        const cls = pop();
+        stack.push(call(cls, args));
+        break;
+      }
+      case OP.BUILD: {
+        // BUILD: state for an object; for OrderedDict (its _metadata) and tensors it is dropped
         pop();
         const obj = top();
         if (obj === null || typeof obj !== 'object') fail('BUILD on a value that is not an object');
         break;
       }
-      case 0x51: { // BINPERSID
+      case OP.BINPERSID: {
         const pid = pop();
-        if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) fail('unsupported persistent id (expected a torch storage)');
+        if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5)
+          fail('unsupported persistent id (expected a torch storage)');
         const [, type, key, location, numel] = pid as PickleValue[];
         const t = type as GlobalRef;
-        if (!t || t.kind !== 'global' || !STORAGE_TYPES.has(t.name)) fail('persistent id names an unknown storage type');
-        stack.push({ kind: 'storage', type: t.name, key: String(key), location: String(location), numel: asInt(numel, 'storage size') });
+        if (t?.kind !== 'global' || t.module !== 'torch' || !STORAGE_TYPES.has(t.name))
+          fail(
+            `unsupported storage type ${t?.kind === 'global' ? `${t.module}.${t.name}` : 'in a persistent id'} (seed reads ${[...STORAGE_TYPES].join(', ')})`,
+          );
+        stack.push({
+          kind: 'storage',
+          type: t.name,
+          key: String(key),
+          location: String(location),
+          numel: asInt(numel, 'storage size'),
+        });
         break;
       }
-      case 0x73: { // SETITEM
+      case OP.SETITEM: {
         const v = pop();
         const k = pop();
         const d = top();
@@ -255,30 +448,36 @@ export function unpickle(data: Uint8Array, what = 'data.pkl'): PickleValue {
         (d as Map<PickleValue, PickleValue>).set(k, v);
         break;
       }
-      case 0x75: { // SETITEMS
+      case OP.SETITEMS: {
         const items = popMark();
         const d = top();
         if (!(d instanceof Map)) fail('SETITEMS on a value that is not a dict');
         for (let i = 0; i + 1 < items.length; i += 2) (d as Map<PickleValue, PickleValue>).set(items[i], items[i + 1]);
         break;
       }
-      case 0x61: { // APPEND
+      case OP.APPEND: {
         const v = pop();
         const l = top();
         if (!Array.isArray(l) || isTuple(l)) fail('APPEND on a value that is not a list');
         (l as PickleValue[]).push(v);
         break;
       }
-      case 0x65: { // APPENDS
+      case OP.APPENDS: {
         const items = popMark();
         const l = top();
         if (!Array.isArray(l) || isTuple(l)) fail('APPENDS on a value that is not a list');
         (l as PickleValue[]).push(...items);
         break;
       }
-      case 0x30: pop(); break; // POP
-      case 0x31: popMark(); break; // POP_MARK
-      case 0x32: stack.push(top()); break; // DUP
+      case OP.POP:
+        pop();
+        break;
+      case OP.POP_MARK:
+        popMark();
+        break;
+      case OP.DUP:
+        stack.push(top());
+        break;
       default:
         fail(`unsupported pickle opcode 0x${op.toString(16).padStart(2, '0')} at byte ${pos - 1}`);
     }

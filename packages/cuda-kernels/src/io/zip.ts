@@ -10,7 +10,9 @@ export interface ZipEntry {
   /** Absolute offset of the entry's data in the archive. */
   dataOffset: number;
   size: number;
+  /** 0 = STORED; anything else is compressed (and unreadable here). */
   compression: number;
+  encrypted: boolean;
 }
 
 const EOCD = 0x06054b50;
@@ -19,6 +21,7 @@ const ZIP64_EOCD = 0x06064b50;
 const CENTRAL = 0x02014b50;
 const LOCAL = 0x04034b50;
 
+/** The entries of the zip archive `buf`, by name. `what` (the file name) prefixes every error. */
 export function readZipDirectory(buf: Uint8Array, what: string): Map<string, ZipEntry> {
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const fail = (msg: string): never => {
@@ -45,16 +48,20 @@ export function readZipDirectory(buf: Uint8Array, what: string): Map<string, Zip
     const loc = eocd - 20;
     if (loc < 0 || dv.getUint32(loc, true) !== ZIP64_LOCATOR) fail('ZIP64 archive without a ZIP64 locator');
     const z = u64(loc + 8);
-    if (z + 56 > buf.byteLength || dv.getUint32(z, true) !== ZIP64_EOCD) fail('ZIP64 end record is missing or out of range');
+    if (z + 56 > buf.byteLength || dv.getUint32(z, true) !== ZIP64_EOCD)
+      fail('ZIP64 end record is missing or out of range');
     count = u64(z + 32);
     cdSize = u64(z + 40);
     cdOffset = u64(z + 48);
   }
-  if (cdOffset + cdSize > buf.byteLength) fail(`central directory [${cdOffset}, +${cdSize}) lies past the end of the file (${buf.byteLength} bytes)`);
+  if (cdOffset + cdSize > buf.byteLength)
+    fail(`central directory [${cdOffset}, +${cdSize}) lies past the end of the file (${buf.byteLength} bytes)`);
   const entries = new Map<string, ZipEntry>();
   let p = cdOffset;
   for (let i = 0; i < count; i++) {
-    if (p + 46 > cdOffset + cdSize || dv.getUint32(p, true) !== CENTRAL) fail(`central directory entry ${i} is corrupt`);
+    if (p + 46 > cdOffset + cdSize || dv.getUint32(p, true) !== CENTRAL)
+      fail(`central directory entry ${i} is corrupt`);
+    const encrypted = (dv.getUint16(p + 8, true) & 1) !== 0;
     const compression = dv.getUint16(p + 10, true);
     let size = dv.getUint32(p + 20, true); // compressed size (= stored size)
     const nameLen = dv.getUint16(p + 28, true);
@@ -71,7 +78,10 @@ export function readZipDirectory(buf: Uint8Array, what: string): Map<string, Zip
       while (e + 4 <= end) {
         const id = dv.getUint16(e, true);
         const len = dv.getUint16(e + 2, true);
+        if (e + 4 + len > end) fail(`entry ${name}: extra field runs past its end`);
         if (id === 1) {
+          const want = 8 * (Number(uncompressedSat) + Number(size === 0xffffffff) + Number(local === 0xffffffff));
+          if (len < want) fail(`entry ${name}: ZIP64 extra field is too short`);
           let q = e + 4;
           if (uncompressedSat) q += 8;
           if (size === 0xffffffff) {
@@ -84,10 +94,12 @@ export function readZipDirectory(buf: Uint8Array, what: string): Map<string, Zip
         e += 4 + len;
       }
     }
-    if (local + 30 > buf.byteLength || dv.getUint32(local, true) !== LOCAL) fail(`entry ${name}: local header is missing or out of range`);
+    if (local + 30 > buf.byteLength || dv.getUint32(local, true) !== LOCAL)
+      fail(`entry ${name}: local header is missing or out of range`);
     const dataOffset = local + 30 + dv.getUint16(local + 26, true) + dv.getUint16(local + 28, true);
-    if (dataOffset + size > buf.byteLength) fail(`entry ${name}: data [${dataOffset}, +${size}) lies past the end of the file: truncated`);
-    entries.set(name, { name, dataOffset, size, compression });
+    if (dataOffset + size > buf.byteLength)
+      fail(`entry ${name}: data [${dataOffset}, +${size}) lies past the end of the file: truncated`);
+    entries.set(name, { name, dataOffset, size, compression, encrypted });
     p += 46 + nameLen + extraLen + commentLen;
   }
   return entries;

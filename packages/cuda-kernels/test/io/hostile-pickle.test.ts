@@ -1,10 +1,11 @@
 // Hostile PyTorch checkpoints: the restricted unpickler refuses every global it does not know, never runs
 // anything, and every malformed archive is an Error with a useful message.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openPytorch, unpickle } from '../../src/index.js';
+import { openPytorch, openWeights, unpickle } from '../../src/index.js';
+import { mulberry32 } from '../helpers/rng.js';
 import { zipStored } from '../helpers/zip-writer.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'seed-pkl-'));
@@ -24,6 +25,31 @@ function tensorPickle(offset: number, numel: number): Uint8Array {
   );
 }
 
+// A few pickle builders (protocol 2 opcodes, as torch.save writes them) for arbitrary tensor layouts.
+const int = (n: number) => {
+  const x = Buffer.alloc(5);
+  x.write('J', 0, 'latin1');
+  x.writeInt32LE(n, 1);
+  return x.toString('latin1');
+};
+const str = (s: string) => `X${String.fromCharCode(s.length & 255, s.length >> 8, 0, 0)}${s}`;
+const tup = (...items: string[]) => `(${items.join('')}t`;
+const glob = (module: string, name: string) => `c${module}\n${name}\n`;
+interface Layout {
+  type?: string;
+  key?: string;
+  numel: number;
+  offset: number;
+  size: number[];
+  stride: number[];
+}
+const tensorOp = (l: Layout) =>
+  `${glob('torch._utils', '_rebuild_tensor_v2')}(${tup(str('storage'), glob('torch', l.type ?? 'FloatStorage'), str(l.key ?? '0'), str('cpu'), int(l.numel))}Q` +
+  `${int(l.offset)}${tup(...l.size.map(int))}${tup(...l.stride.map(int))}\x89${glob('collections', 'OrderedDict')})RtR`;
+/** A dict pickle {name: value-opcodes, …}. */
+const dictPickle = (items: [string, string][]) => b(`\x80\x02}(${items.map(([k, v]) => str(k) + v).join('')}u.`);
+const f32 = (values: number[]) => new Uint8Array(new Float32Array(values).buffer);
+
 describe('restricted unpickler', () => {
   it('refuses os.system through GLOBAL, naming it', () => {
     const pkl = b('\x80\x02cos\nsystem\nq\x00X\x02\x00\x00\x00lsq\x01\x85q\x02Rq\x03.');
@@ -39,6 +65,35 @@ describe('restricted unpickler', () => {
   it('refuses posix.system and subprocess.Popen', () => {
     expect(() => unpickle(b('\x80\x02cposix\nsystem\n.'))).toThrow(/posix\.system/);
     expect(() => unpickle(b('\x80\x02csubprocess\nPopen\n.'))).toThrow(/subprocess\.Popen/);
+  });
+
+  it('refuses builtins.eval through STACK_GLOBAL inside a checkpoint too', () => {
+    const pkl = b(
+      '\x80\x04\x95\x1e\x00\x00\x00\x00\x00\x00\x00\x8c\x08builtins\x94\x8c\x04eval\x94\x93\x94\x8c\x061+1\x94\x85\x94R\x94.',
+    );
+    expect(() => openPytorch(checkpoint(pkl))).toThrow(/data\.pkl: refusing to load global builtins\.eval/);
+  });
+
+  it('refuses globals even where torch would call them only later (BUILD, NEWOBJ)', () => {
+    expect(() => unpickle(b('\x80\x02ctorch\nload\n)\x81.'))).toThrow(/refusing to load global torch\.load/);
+    expect(() => unpickle(b('\x80\x02}ccollections\ndefaultdict\nb.'))).toThrow(/collections\.defaultdict/);
+  });
+
+  it('names an unsupported storage type and protocol', () => {
+    expect(() =>
+      unpickle(
+        dictPickle([['t', tensorOp({ type: 'ComplexFloatStorage', numel: 1, offset: 0, size: [1], stride: [1] })]]),
+      ),
+    ).toThrow(/unsupported storage type torch\.ComplexFloatStorage/);
+    expect(() => unpickle(b('\x80\x06N.'))).toThrow(/pickle protocol 6 is not supported/);
+  });
+
+  it('accepts torch.device and keeps only its name', () => {
+    const v = unpickle(dictPickle([['dev', `${glob('torch', 'device')}${str('cuda')}${int(1)}\x86R`]])) as Map<
+      unknown,
+      unknown
+    >;
+    expect(v.get('dev')).toBe('cuda:1');
   });
 
   it('names an unknown opcode', () => {
@@ -58,11 +113,86 @@ describe('restricted unpickler', () => {
   });
 });
 
+describe('tensor layouts', () => {
+  it('gathers arbitrary strided views, of any dtype, in row-major order', async () => {
+    const storage = Array.from({ length: 24 }, (_, i) => i * 10 - 7);
+    const size = [2, 3, 2];
+    const stride = [1, 8, 3];
+    const want: number[] = [];
+    for (let i = 0; i < 2; i++)
+      for (let j = 0; j < 3; j++) for (let k = 0; k < 2; k++) want.push(storage[1 + i * 1 + j * 8 + k * 3]);
+    const i64 = new BigInt64Array(storage.map(BigInt));
+    const f = openPytorch(
+      checkpoint(
+        dictPickle([
+          ['f', tensorOp({ numel: 24, offset: 1, size, stride })],
+          ['l', tensorOp({ type: 'LongStorage', key: '1', numel: 24, offset: 1, size, stride })],
+          ['bcast', tensorOp({ numel: 24, offset: 2, size: [3, 2], stride: [0, 1] })],
+        ]),
+        [
+          { name: 'archive/data/0', data: f32(storage) },
+          { name: 'archive/data/1', data: new Uint8Array(i64.buffer) },
+        ],
+      ),
+    );
+    expect(f.tensors).toEqual([
+      { name: 'f', dtype: 'F32', shape: size },
+      { name: 'l', dtype: 'I64', shape: size },
+      { name: 'bcast', dtype: 'F32', shape: [3, 2] },
+    ]);
+    expect(Array.from(await f.load('f').data())).toEqual(want);
+    expect(Array.from(await f.load('l').data())).toEqual(want);
+    expect(Array.from(await f.load('bcast').data())).toEqual([13, 23, 13, 23, 13, 23]);
+    expect(Array.from(await f.load('f', { dtype: 'bf16' }).data())).toEqual(want);
+  });
+
+  it('flattens nested lists and dicts into dotted names and refuses duplicate names', () => {
+    const t = tensorOp({ numel: 4, offset: 0, size: [2], stride: [1] });
+    const data = [{ name: 'archive/data/0', data: f32([1, 2, 3, 4]) }];
+    const nested = b(
+      `\x80\x02}(${str('layers')}](${t}${t}e${str('cfg')}}(${str('lr')}G?\xb9\x99\x99\x99\x99\x99\x9au${str('x')}(${t}tu.`,
+    );
+    expect(openPytorch(checkpoint(nested, data)).tensors.map((x) => x.name)).toEqual(['layers.0', 'layers.1']);
+    const dup = b(`\x80\x02}(${str('a.b')}${t}${str('a')}}(${str('b')}${t}uu.`);
+    expect(() => openPytorch(checkpoint(dup, data))).toThrow(/two tensors are both named a\.b/);
+  });
+
+  it('refuses negative strides, absurd sizes and views that would blow up their storage', () => {
+    const data = [{ name: 'archive/data/0', data: f32([1, 2, 3, 4]) }];
+    const open = (l: Layout) => openPytorch(checkpoint(dictPickle([['t', tensorOp(l)]]), data));
+    expect(() => open({ numel: 4, offset: 0, size: [2], stride: [-1] })).toThrow(/tensor t has an invalid layout/);
+    expect(() => open({ numel: 4, offset: 0, size: [2 ** 30, 2 ** 30], stride: [0, 0] }).load('t')).toThrow(
+      /absurdly large/,
+    );
+    expect(() => open({ numel: 4, offset: 0, size: [100000, 100000], stride: [0, 0] }).load('t')).toThrow(
+      /would expand a 16-byte storage/,
+    );
+    expect(() => open({ numel: 4, offset: 1, size: [2, 2], stride: [1, 2] }).load('t')).toThrow(
+      /tensor t: view \(offset 1, size \[2, 2\], stride \[1, 2\]\) reaches element 4/,
+    );
+  });
+
+  it('refuses pickles that refer to themselves or fan out exponentially', () => {
+    const cyclic = b('\x80\x02]q\x00h\x00a.'); // l = []; l.append(l)
+    expect(() => openPytorch(checkpoint(cyclic))).toThrow(/refers to itself/);
+    let laughs = '\x80\x02]q\x000';
+    for (let i = 0; i < 30; i++)
+      laughs += `(h${String.fromCharCode(i)}h${String.fromCharCode(i)}lq${String.fromCharCode(i + 1)}0`;
+    laughs += 'h\x1e.';
+    expect(() => openPytorch(checkpoint(b(laughs)))).toThrow(/too many containers/);
+  });
+
+  it('needs a state dict at the root', () => {
+    const bare = b(`\x80\x02${tensorOp({ numel: 4, offset: 0, size: [2], stride: [1] })}.`);
+    expect(() => openPytorch(checkpoint(bare))).toThrow(/holds no state dict/);
+  });
+});
+
 describe('malformed archives', () => {
   it('a storage offset past the end of the storage', () => {
     const data = new Uint8Array(new Float32Array([1, 2, 3, 4]).buffer);
     const f = openPytorch(checkpoint(tensorPickle(3, 4), [{ name: 'archive/data/0', data }]));
-    expect(() => f.load('t')).toThrow(/reaches element 4 of a storage of 4/);
+    expect(() => f.load('t')).toThrow(/reaches element 4 of a storage of 4 elements/);
   });
 
   it('a storage entry that is missing', () => {
@@ -71,7 +201,9 @@ describe('malformed archives', () => {
   });
 
   it('a compressed entry', () => {
-    const f = openPytorch(checkpoint(tensorPickle(0, 4), [{ name: 'archive/data/0', data: new Uint8Array(16), method: 8 }]));
+    const f = openPytorch(
+      checkpoint(tensorPickle(0, 4), [{ name: 'archive/data/0', data: new Uint8Array(16), method: 8 }]),
+    );
     expect(() => f.load('t')).toThrow(/compressed/);
   });
 
@@ -80,6 +212,50 @@ describe('malformed archives', () => {
     const p = join(tmp, 'trunc.pt');
     writeFileSync(p, whole.subarray(0, whole.length - 30));
     expect(() => openPytorch(p)).toThrow(/not a zip archive|past the end|corrupt/);
+  });
+
+  it('a compressed data.pkl', () => {
+    const p = join(tmp, 'zpkl.pt');
+    writeFileSync(p, zipStored([{ name: 'archive/data.pkl', data: tensorPickle(0, 4), method: 8 }]));
+    expect(() => openPytorch(p)).toThrow(/zpkl\.pt: entry archive\/data\.pkl is compressed \(zip method 8\)/);
+  });
+
+  it('a big-endian checkpoint', () => {
+    const p = checkpoint(tensorPickle(0, 4), [{ name: 'archive/byteorder', data: b('big') }]);
+    expect(() => openPytorch(p)).toThrow(/big-endian checkpoints are not supported/);
+  });
+
+  it('the legacy tar format', () => {
+    const p = join(tmp, 'tar.pt');
+    const tar = Buffer.alloc(1024);
+    tar.write('storages', 0);
+    tar.write('ustar', 257);
+    writeFileSync(p, tar);
+    expect(() => openWeights(p)).toThrow(/legacy \(pre-1\.6, non-zip\) torch\.save format is not supported/);
+  });
+
+  it('truncated or corrupted anywhere: always an Error, never a crash', async () => {
+    const whole = readFileSync(join(__dirname, '..', 'fixtures', 'torch', 'checkpoint.pt'));
+    const p = join(tmp, 'fuzz.pt');
+    const tryAll = async () => {
+      try {
+        const f = openPytorch(p);
+        for (const t of f.tensors) await f.load(t.name).data();
+      } catch (e) {
+        expect(e).toBeInstanceOf(Error);
+      }
+    };
+    for (let cut = 0; cut < whole.length; cut += 53) {
+      writeFileSync(p, whole.subarray(0, cut));
+      await tryAll();
+    }
+    const rng = mulberry32(7);
+    for (let i = 0; i < 100; i++) {
+      const bad = Buffer.from(whole);
+      for (let k = 0; k < 4; k++) bad[Math.floor(rng() * bad.length)] = Math.floor(rng() * 256);
+      writeFileSync(p, bad);
+      await tryAll();
+    }
   });
 
   it('an archive without data.pkl', () => {

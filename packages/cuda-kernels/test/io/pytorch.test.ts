@@ -1,11 +1,24 @@
 // PyTorch checkpoints written by real torch.save (tools/fixtures/make_torch_fixtures.py, Debian torch 1.13).
-import { readFileSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openPytorch, openWeights } from '../../src/index.js';
+import {
+  openPytorch,
+  openWeights,
+  type PickleValue,
+  type TensorRef,
+  unpickle,
+  writeSafetensors,
+} from '../../src/index.js';
+import { readZipDirectory } from '../../src/io/zip.js';
 
 const dir = join(__dirname, '..', 'fixtures', 'torch');
-const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Record<string, { dtype: string; shape: number[]; values: number[] }>;
+const tmp = mkdtempSync(join(tmpdir(), 'seed-pt-'));
+const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Record<
+  string,
+  { dtype: string; shape: number[]; values: number[] }
+>;
 
 describe('PyTorch checkpoint reader', () => {
   const ckpt = openPytorch(join(dir, 'checkpoint.pt'));
@@ -35,9 +48,69 @@ describe('PyTorch checkpoint reader', () => {
     const t = ckpt.load('fp16', { dtype: 'f32' });
     expect(t.dtype).toBe('f32');
     const v = Array.from(await t.data());
-    v.forEach((x, i) => expect(x).toBeCloseTo(expected.fp16.values[i], 6));
+    for (const [i, x] of v.entries()) expect(x).toBeCloseTo(expected.fp16.values[i], 6);
     expect(ckpt.load('fp32', { dtype: 'bf16' }).dtype).toBe('bf16');
     expect(() => ckpt.load('int64', { dtype: 'f16' })).toThrow(/cannot convert a I64 tensor/);
+  });
+
+  it('loads contiguous views as zero-copy views of the archive, each shared-storage tensor its own view', async () => {
+    const copy = join(tmp, 'view.pt');
+    copyFileSync(join(dir, 'checkpoint.pt'), copy);
+    const f = openPytorch(copy);
+    const a = f.load('shared_a');
+    const b = f.load('shared_b'); // row 1 of shared_a's storage
+    expect(b.shape).toEqual([4]);
+    expect(Array.from(await b.data())).toEqual(Array.from(await a.data()).slice(4, 8));
+    // Find shared_b's storage entry through the pickle, then overwrite the storage's element 4 in the file:
+    // both tensors see the new value, as views of the same mapped pages must (MAP_PRIVATE pages that were
+    // never written follow the file).
+    const bytes = new Uint8Array(readFileSync(copy));
+    const entries = readZipDirectory(bytes, 'view.pt');
+    const pkl = entries.get('checkpoint/data.pkl')!;
+    const root = unpickle(bytes.subarray(pkl.dataOffset, pkl.dataOffset + pkl.size)) as Map<PickleValue, PickleValue>;
+    const ref = root.get('shared_b') as TensorRef;
+    expect(ref).toMatchObject({ offset: 4, size: [4], stride: [1], storage: { type: 'FloatStorage', numel: 12 } });
+    expect((root.get('shared_a') as TensorRef).storage.key).toBe(ref.storage.key); // one storage entry
+    const storage = entries.get(`checkpoint/data/${ref.storage.key}`)!;
+    const fd = openSync(copy, 'r+');
+    writeSync(fd, new Uint8Array(new Float32Array([42]).buffer), 0, 4, storage.dataOffset + 4 * 4);
+    closeSync(fd);
+    expect((await b.data())[0]).toBe(42);
+    expect((await a.data())[4]).toBe(42);
+  });
+
+  it('converts a checkpoint to safetensors byte for byte like the torch-side writer', async () => {
+    const out = join(tmp, 'converted.safetensors');
+    await writeSafetensors(
+      out,
+      ckpt.tensors.filter((t) => t.dtype !== 'I64').map((t) => [t.name, ckpt.load(t.name)] as const),
+    );
+    const mine = openWeights(out);
+    const theirs = openWeights(join(dir, 'checkpoint.safetensors'));
+    for (const t of mine.tensors)
+      expect(await mine.load(t.name).bytes(), t.name).toEqual(await theirs.load(t.name).bytes());
+  });
+
+  it('reads sharded checkpoints through pytorch_model.bin.index.json', async () => {
+    const sub = mkdtempSync(join(tmp, 'sharded-'));
+    copyFileSync(join(dir, 'checkpoint.pt'), join(sub, 'pytorch_model-00001-of-00002.bin'));
+    copyFileSync(join(dir, 'checkpoint.pt'), join(sub, 'pytorch_model-00002-of-00002.bin'));
+    const weight_map = {
+      fp32: 'pytorch_model-00001-of-00002.bin',
+      'linear.bias': 'pytorch_model-00002-of-00002.bin',
+      int64: 'pytorch_model-00001-of-00002.bin',
+    };
+    writeFileSync(
+      join(sub, 'pytorch_model.bin.index.json'),
+      JSON.stringify({ metadata: { total_size: 92 }, weight_map }),
+    );
+    for (const f of [openWeights(sub), openPytorch(join(sub, 'pytorch_model.bin.index.json'))]) {
+      expect(f.tensors.map((t) => t.name)).toEqual(['fp32', 'int64', 'linear.bias']);
+      expect(Array.from(await f.load('linear.bias').data())).toEqual(expected['linear.bias'].values.map(Math.fround));
+      expect(f.has('fp16')).toBe(false);
+      expect(() => f.load('fp16')).toThrow(/has no tensor fp16/);
+      f.close();
+    }
   });
 
   it('is found by openWeights from its magic bytes', () => {
@@ -56,6 +129,37 @@ describe('safetensors reader on the same data', () => {
       const got = Array.from(await st.load(name).data());
       if (e.dtype === 'I64') expect(got, name).toEqual(e.values);
       else for (let i = 0; i < got.length; i++) expect(got[i], `${name}[${i}]`).toBeCloseTo(e.values[i], 6);
+    }
+  });
+});
+
+describe('every other storage type, written by torch with pickle protocol 4', () => {
+  const extra = JSON.parse(readFileSync(join(dir, 'extra.json'), 'utf8')) as Record<
+    string,
+    { dtype: string; shape: number[]; values: number[] }
+  >;
+  const f = openPytorch(join(dir, 'extra.pt'));
+
+  it('lists F64, I32, I16, I8, U8, BOOL, a Parameter, a 0-dim and an empty tensor', () => {
+    expect(f.tensors).toEqual(Object.entries(extra).map(([name, e]) => ({ name, dtype: e.dtype, shape: e.shape })));
+  });
+
+  it('loads them as seed dtypes with torch values', async () => {
+    const seedDType: Record<string, string> = {
+      F64: 'f32',
+      F32: 'f32',
+      I32: 'i32',
+      I16: 'i32',
+      I8: 'i32',
+      U8: 'u8',
+      BOOL: 'u8',
+    };
+    for (const [name, e] of Object.entries(extra)) {
+      const t = f.load(name);
+      expect(t.dtype, name).toBe(seedDType[e.dtype]);
+      expect(t.shape, name).toEqual(e.shape);
+      const want = e.dtype === 'F64' ? e.values.map(Math.fround) : e.values;
+      expect(Array.from(await t.data()), name).toEqual(want);
     }
   });
 });
