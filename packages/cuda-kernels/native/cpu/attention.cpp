@@ -17,7 +17,7 @@ namespace seed {
 namespace {
 constexpr int64_t kQBlock = 4;     // queries sharing each key/value load
 constexpr int64_t kKeyChunk = 64;  // keys per online-softmax step
-constexpr int64_t kPrefetch = 4;   // rows ahead to prefetch
+constexpr int64_t kPrefetch = 12;   // rows ahead to prefetch
 }
 
 void seed_cpu_attention(OpCall& call) {
