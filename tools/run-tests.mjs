@@ -3,7 +3,7 @@
 // suite one after another, and ends with the plain line `N passed, N failed, N skipped` summing them all.
 // Exits non-zero if any test failed or any suite could not run.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -29,7 +29,11 @@ for (const pkg of packages) {
   const name = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')).name;
   const report = join(out, `${name.replace(/[@/]/g, '_')}.json`);
   console.log(`\n=== ${name} ===`);
-  const status = run('pnpm', ['exec', 'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile=${report}`], pkg);
+  const status = run(
+    'pnpm',
+    ['exec', 'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile=${report}`],
+    pkg,
+  );
   if (!existsSync(report)) {
     console.error(`${name}: vitest produced no report (exit ${status})`);
     failed += 1;

@@ -21,12 +21,26 @@ beforeAll(() => {
 
 describe('seed generate', () => {
   it('--json prints the generated ids and text; greedy decoding is deterministic', () => {
-    const r = seed(['generate', '--model', model, '--prompt', 't300', '--max-tokens', '6', '--temperature', '0', '--json']);
+    const r = seed([
+      'generate',
+      '--model',
+      model,
+      '--prompt',
+      't300',
+      '--max-tokens',
+      '6',
+      '--temperature',
+      '0',
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.ids).toHaveLength(6);
     expect(typeof out.text).toBe('string');
-    const again = JSON.parse(seed(['generate', '--model', model, '--prompt', 't300', '--max-tokens', '6', '--temperature', '0', '--json']).stdout);
+    const again = JSON.parse(
+      seed(['generate', '--model', model, '--prompt', 't300', '--max-tokens', '6', '--temperature', '0', '--json'])
+        .stdout,
+    );
     expect(again.ids).toEqual(out.ids);
   });
 
@@ -37,7 +51,10 @@ describe('seed generate', () => {
   });
 
   it('--chat answers each line from stdin', () => {
-    const r = seed(['generate', '--model', model, '--chat', '--max-tokens', '3', '--temperature', '0', '--json'], 'hello\nagain\n');
+    const r = seed(
+      ['generate', '--model', model, '--chat', '--max-tokens', '3', '--temperature', '0', '--json'],
+      'hello\nagain\n',
+    );
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.turns.map((t: { user: string }) => t.user)).toEqual(['hello', 'again']);

@@ -278,7 +278,8 @@ async function nativeCpuCeilings(): Promise<{ fma: Ceiling; copy: Ceiling }> {
   const ms = performance.now() - t0;
   const t: Timing = { median: ms, min: ms, runs: 1 };
   const fmaHow = `native ${c.fmaIsa} FMA loop in registers on every kernel thread (2 FLOPs per FMA lane)`;
-  const copyHow = 'native memcpy of 256 MB split across the kernel threads, best of several; read + write bytes counted';
+  const copyHow =
+    'native memcpy of 256 MB split across the kernel threads, best of several; read + write bytes counted';
   emit(ceilingRow('cpu', `ceiling: FMA peak, native ${c.fmaIsa} loop`, t, c.fmaGflops, 'GFLOP/s', fmaHow));
   emit(ceilingRow('cpu', 'ceiling: memory copy, native memcpy 256 MB', t, c.copyGBps, 'GB/s', copyHow));
   return {

@@ -4,8 +4,8 @@
  * Also: the weight-file readers (safetensors, PyTorch checkpoints).
  */
 export * from './dtype.js';
-export * from './tensor.js';
-export * as ops from './ops.js';
-export { OP_NAMES, type OpName, type AttentionOptions, type RopeOptions, type SampleOptions } from './ops.js';
-export * from './runtime.js';
 export * from './io/index.js';
+export * as ops from './ops.js';
+export { type AttentionOptions, OP_NAMES, type OpName, type RopeOptions, type SampleOptions } from './ops.js';
+export * from './runtime.js';
+export * from './tensor.js';

@@ -10,9 +10,29 @@ import { Tensor } from './tensor.js';
 
 /** The names of every op, declared once (native/ops.def mirrors this list). */
 export const OP_NAMES = [
-  'linear', 'matmul', 'add', 'mul', 'scale', 'silu', 'gelu', 'tanh', 'relu', 'softmax', 'layernorm', 'rmsnorm',
-  'rope', 'embedding', 'concat', 'slice', 'set_slice', 'permute', 'cast', 'argmax', 'attention',
-  'codebook_nearest', 'sample',
+  'linear',
+  'matmul',
+  'add',
+  'mul',
+  'scale',
+  'silu',
+  'gelu',
+  'tanh',
+  'relu',
+  'softmax',
+  'layernorm',
+  'rmsnorm',
+  'rope',
+  'embedding',
+  'concat',
+  'slice',
+  'set_slice',
+  'permute',
+  'cast',
+  'argmax',
+  'attention',
+  'codebook_nearest',
+  'sample',
 ] as const;
 export type OpName = (typeof OP_NAMES)[number];
 
@@ -23,7 +43,8 @@ interface OutSpec {
 
 function run(op: OpName, inputs: readonly Tensor[], outputs: readonly OutSpec[], params: NativeParams = {}): Tensor[] {
   const device = inputs[0].device;
-  for (const t of inputs) if (t.device !== device) throw new Error(`${op}: inputs are on different devices (${device} and ${t.device})`);
+  for (const t of inputs)
+    if (t.device !== device) throw new Error(`${op}: inputs are on different devices (${device} and ${t.device})`);
   const handles = loadAddon().enqueue(
     op,
     inputs.map((t) => t.native),
@@ -65,10 +86,12 @@ export function linear(x: Tensor, w: Tensor, bias?: Tensor): Tensor {
   float('linear', 'x', x);
   if (!(isFloat(w.dtype) || w.dtype === 'q8')) fail('linear', `weight must be f32, f16, bf16 or q8, got ${w.dtype}`);
   if (w.rank !== 2) fail('linear', `weight must be 2-D [N, K], got ${fmt(w.shape)}`);
-  if (x.rank < 1 || last(x) !== w.shape[1]) fail('linear', `x ${fmt(x.shape)} does not match weight ${fmt(w.shape)} (last dim must be ${w.shape[1]})`);
+  if (x.rank < 1 || last(x) !== w.shape[1])
+    fail('linear', `x ${fmt(x.shape)} does not match weight ${fmt(w.shape)} (last dim must be ${w.shape[1]})`);
   if (bias) {
     float('linear', 'bias', bias);
-    if (bias.rank !== 1 || bias.shape[0] !== w.shape[0]) fail('linear', `bias must be [${w.shape[0]}], got ${fmt(bias.shape)}`);
+    if (bias.rank !== 1 || bias.shape[0] !== w.shape[0])
+      fail('linear', `bias must be [${w.shape[0]}], got ${fmt(bias.shape)}`);
   }
   const shape = [...x.shape.slice(0, -1), w.shape[0]];
   return run('linear', bias ? [x, w, bias] : [x, w], [{ dtype: x.dtype, shape }])[0];
@@ -79,7 +102,8 @@ export function matmul(a: Tensor, b: Tensor, options: { transB?: boolean } = {})
   live('matmul', a, b);
   float('matmul', 'a', a);
   sameDtype('matmul', a, b);
-  if (a.rank < 2 || b.rank < 2) fail('matmul', `operands must be at least 2-D, got ${fmt(a.shape)} and ${fmt(b.shape)}`);
+  if (a.rank < 2 || b.rank < 2)
+    fail('matmul', `operands must be at least 2-D, got ${fmt(a.shape)} and ${fmt(b.shape)}`);
   const [M, K] = a.shape.slice(-2);
   const transB = options.transB ?? false;
   const [bK, N] = transB ? [b.shape[b.rank - 1], b.shape[b.rank - 2]] : b.shape.slice(-2);
@@ -144,7 +168,8 @@ export const softmax = (x: Tensor): Tensor => unary('softmax', x);
 export function cast(x: Tensor, dtype: DType): Tensor {
   live('cast', x);
   dtypeId(dtype);
-  if (dtype === 'q8' && (!isFloat(x.dtype) || x.rank !== 2)) fail('cast', `only 2-D float tensors quantize to q8, got ${x.dtype} ${fmt(x.shape)}`);
+  if (dtype === 'q8' && (!isFloat(x.dtype) || x.rank !== 2))
+    fail('cast', `only 2-D float tensors quantize to q8, got ${x.dtype} ${fmt(x.shape)}`);
   if (x.dtype === 'q8' && !isFloat(dtype)) fail('cast', `q8 converts only to f32, f16 or bf16, not ${dtype}`);
   return run('cast', [x], [{ dtype, shape: x.shape }])[0];
 }
@@ -225,7 +250,8 @@ export function rope(x: Tensor, positions: Tensor, options: RopeOptions = {}): T
 /** Rows of table [V, C] at ids (i32 [...]) → [..., C]. A q8 table gives f32 rows. */
 export function embedding(table: Tensor, ids: Tensor): Tensor {
   live('embedding', table, ids);
-  if (!(isFloat(table.dtype) || table.dtype === 'q8')) fail('embedding', `table must be f32, f16, bf16 or q8, got ${table.dtype}`);
+  if (!(isFloat(table.dtype) || table.dtype === 'q8'))
+    fail('embedding', `table must be f32, f16, bf16 or q8, got ${table.dtype}`);
   if (table.rank !== 2) fail('embedding', `table must be 2-D [V, C], got ${fmt(table.shape)}`);
   if (ids.dtype !== 'i32') fail('embedding', `ids must be i32, got ${ids.dtype}`);
   const dtype = table.dtype === 'q8' ? 'f32' : table.dtype;
@@ -298,7 +324,8 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   live('permute', x);
   if (x.dtype === 'q8') fail('permute', 'q8 tensors cannot be permuted');
   const sorted = [...perm].sort((p, q) => p - q);
-  if (perm.length !== x.rank || sorted.some((p, i) => p !== i)) fail('permute', `perm ${fmt(perm)} is not a permutation of ${x.rank} dims`);
+  if (perm.length !== x.rank || sorted.some((p, i) => p !== i))
+    fail('permute', `perm ${fmt(perm)} is not a permutation of ${x.rank} dims`);
   return run('permute', [x], [{ dtype: x.dtype, shape: perm.map((p) => x.shape[p]) }], { perm: [...perm] })[0];
 }
 
@@ -336,7 +363,8 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
   float(op, 'q', q);
   sameDtype(op, q, k);
   sameDtype(op, q, v);
-  if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4) fail(op, `q, k, v must be 4-D [B, T, H, D], got ${fmt(q.shape)}, ${fmt(k.shape)}, ${fmt(v.shape)}`);
+  if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4)
+    fail(op, `q, k, v must be 4-D [B, T, H, D], got ${fmt(q.shape)}, ${fmt(k.shape)}, ${fmt(v.shape)}`);
   const [B, Tq, Hq, D] = q.shape;
   const [kB, Tk, Hkv, kD] = k.shape;
   if (fmt(k.shape) !== fmt(v.shape)) fail(op, `k ${fmt(k.shape)} and v ${fmt(v.shape)} differ`);
@@ -354,11 +382,21 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
     if (mask.dtype !== 'f32') fail(op, `mask must be f32, got ${mask.dtype}`);
     const ok2 = mask.rank === 2 && mask.shape[0] === Tq && mask.shape[1] >= kvLen;
     const ok4 =
-      mask.rank === 4 && mask.shape[0] === B && (mask.shape[1] === 1 || mask.shape[1] === Hq) && mask.shape[2] === Tq && mask.shape[3] >= kvLen;
-    if (!ok2 && !ok4) fail(op, `mask must be [${Tq}, ≥${kvLen}] or [${B}, 1|${Hq}, ${Tq}, ≥${kvLen}], got ${fmt(mask.shape)}`);
+      mask.rank === 4 &&
+      mask.shape[0] === B &&
+      (mask.shape[1] === 1 || mask.shape[1] === Hq) &&
+      mask.shape[2] === Tq &&
+      mask.shape[3] >= kvLen;
+    if (!ok2 && !ok4)
+      fail(op, `mask must be [${Tq}, ≥${kvLen}] or [${B}, 1|${Hq}, ${Tq}, ≥${kvLen}], got ${fmt(mask.shape)}`);
     inputs.push(mask);
   }
-  return run(op, inputs, [{ dtype: q.dtype, shape: q.shape }], { scale, causal: options.causal ? 1 : 0, kvLen, qOffset })[0];
+  return run(op, inputs, [{ dtype: q.dtype, shape: q.shape }], {
+    scale,
+    causal: options.causal ? 1 : 0,
+    kvLen,
+    qOffset,
+  })[0];
 }
 
 /** For each row of z [N, D], the index of the nearest codebook row [K, D] by squared L2 (ties → lowest). */
@@ -367,7 +405,10 @@ export function codebookNearest(z: Tensor, codebook: Tensor): Tensor {
   float('codebook_nearest', 'z', z);
   float('codebook_nearest', 'codebook', codebook);
   if (z.rank !== 2 || codebook.rank !== 2 || z.shape[1] !== codebook.shape[1])
-    fail('codebook_nearest', `z [N, D] and codebook [K, D] must share D, got ${fmt(z.shape)} and ${fmt(codebook.shape)}`);
+    fail(
+      'codebook_nearest',
+      `z [N, D] and codebook [K, D] must share D, got ${fmt(z.shape)} and ${fmt(codebook.shape)}`,
+    );
   if (codebook.shape[0] === 0) fail('codebook_nearest', 'the codebook is empty');
   return run('codebook_nearest', [z, codebook], [{ dtype: 'i32', shape: [z.shape[0]] }])[0];
 }
@@ -408,7 +449,11 @@ export function sample(logits: Tensor, options: SampleOptions = {}): Tensor {
   const topK = num('topK', options.topK ?? 0, Number.isInteger(options.topK ?? 0) && (options.topK ?? 0) >= 0);
   const topP = num('topP', options.topP ?? 1, (options.topP ?? 1) > 0 && (options.topP ?? 1) <= 1);
   const minP = num('minP', options.minP ?? 0, (options.minP ?? 0) >= 0 && (options.minP ?? 0) <= 1);
-  const repetitionPenalty = num('repetitionPenalty', options.repetitionPenalty ?? 1, (options.repetitionPenalty ?? 1) > 0);
+  const repetitionPenalty = num(
+    'repetitionPenalty',
+    options.repetitionPenalty ?? 1,
+    (options.repetitionPenalty ?? 1) > 0,
+  );
   const u32 = (name: string, v: number) => num(name, v, Number.isInteger(v) && v >= 0 && v < 2 ** 32);
   const seed = u32('seed', options.seed ?? 0);
   const counter = u32('counter', options.counter ?? 0);
@@ -425,7 +470,13 @@ export function sample(logits: Tensor, options: SampleOptions = {}): Tensor {
     inputs.push(allowedMask);
   }
   return run(op, inputs, [{ dtype: 'i32', shape: [B] }], {
-    temperature, topK, topP, minP, repetitionPenalty, seed, counter,
+    temperature,
+    topK,
+    topP,
+    minP,
+    repetitionPenalty,
+    seed,
+    counter,
     hasPenalty: penaltyIds ? 1 : 0,
     hasMask: allowedMask ? 1 : 0,
   })[0];

@@ -4,9 +4,9 @@
  * memory as soon as queued work no longer needs it; `scope()` disposes everything created inside it.
  */
 import {
-  type DType,
   bf16BitsToF32,
   byteLength,
+  type DType,
   dtypeId,
   f16BitsToF32,
   f32ToBf16Bits,
@@ -139,7 +139,8 @@ export function decode(bytes: Uint8Array, dtype: DType, shape: readonly number[]
 /** Encode values into the raw bytes of a dtype (q8 is quantized per row as in docs/ops.md). */
 export function encode(values: ArrayLike<number>, dtype: DType, shape: readonly number[]): Uint8Array {
   const n = numel(shape);
-  if (values.length !== n) throw new Error(`${values.length} values given for shape [${shape.join(', ')}] (${n} elements)`);
+  if (values.length !== n)
+    throw new Error(`${values.length} values given for shape [${shape.join(', ')}] (${n} elements)`);
   switch (dtype) {
     case 'f32':
       return new Uint8Array(Float32Array.from(values).buffer);
@@ -147,7 +148,8 @@ export function encode(values: ArrayLike<number>, dtype: DType, shape: readonly 
       const out = new Int32Array(n);
       for (let i = 0; i < n; i++) {
         const v = values[i];
-        if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647) throw new Error(`value ${v} at index ${i} is not an i32`);
+        if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647)
+          throw new Error(`value ${v} at index ${i} is not an i32`);
         out[i] = v;
       }
       return new Uint8Array(out.buffer);
@@ -201,8 +203,7 @@ export interface TensorOptions {
  * Uint8Array → u8, plain arrays → f32); other dtypes are converted (f16/bf16 rounded, q8 quantized per row).
  */
 export function tensor(values: ArrayLike<number>, shape: readonly number[], options: TensorOptions = {}): Tensor {
-  const dtype =
-    options.dtype ?? (values instanceof Int32Array ? 'i32' : values instanceof Uint8Array ? 'u8' : 'f32');
+  const dtype = options.dtype ?? (values instanceof Int32Array ? 'i32' : values instanceof Uint8Array ? 'u8' : 'f32');
   const device = options.device ?? 'cpu';
   checkShape(shape);
   const direct =
@@ -210,7 +211,8 @@ export function tensor(values: ArrayLike<number>, shape: readonly number[], opti
     (dtype === 'i32' && values instanceof Int32Array) ||
     (dtype === 'u8' && values instanceof Uint8Array);
   if (direct) {
-    if (values.length !== numel(shape)) throw new Error(`${values.length} values given for shape [${shape.join(', ')}] (${numel(shape)} elements)`);
+    if (values.length !== numel(shape))
+      throw new Error(`${values.length} values given for shape [${shape.join(', ')}] (${numel(shape)} elements)`);
     return new Tensor(loadAddon().create(device, dtypeId(dtype), shape, values as TensorData), dtype, shape, device);
   }
   return fromBytes(encode(values, dtype, shape), dtype, shape, device);
@@ -220,7 +222,10 @@ export function tensor(values: ArrayLike<number>, shape: readonly number[], opti
 export function fromBytes(bytes: Uint8Array, dtype: DType, shape: readonly number[], device: Device = 'cpu'): Tensor {
   checkShape(shape);
   const need = byteLength(dtype, shape);
-  if (bytes.byteLength !== need) throw new Error(`${bytes.byteLength} bytes given but a ${dtype} tensor of shape [${shape.join(', ')}] needs ${need}`);
+  if (bytes.byteLength !== need)
+    throw new Error(
+      `${bytes.byteLength} bytes given but a ${dtype} tensor of shape [${shape.join(', ')}] needs ${need}`,
+    );
   return new Tensor(loadAddon().create(device, dtypeId(dtype), shape, bytes), dtype, shape, device);
 }
 
@@ -231,9 +236,11 @@ export function zeros(shape: readonly number[], dtype: DType = 'f32', device: De
 }
 
 function checkShape(shape: readonly number[]): void {
-  if (!Array.isArray(shape) || shape.length > 8) throw new Error(`a shape is an array of at most 8 dims, got ${JSON.stringify(shape)}`);
+  if (!Array.isArray(shape) || shape.length > 8)
+    throw new Error(`a shape is an array of at most 8 dims, got ${JSON.stringify(shape)}`);
   for (const d of shape)
-    if (!Number.isSafeInteger(d) || d < 0) throw new Error(`invalid shape [${shape.join(', ')}]: dims must be non-negative integers`);
+    if (!Number.isSafeInteger(d) || d < 0)
+      throw new Error(`invalid shape [${shape.join(', ')}]: dims must be non-negative integers`);
 }
 
 /** A file mapped into memory; tensors made from it view the file's pages without copying (CPU only). */
@@ -277,7 +284,8 @@ function collect(value: unknown, keep: Set<Tensor>, depth = 0): void {
   if (depth > 4 || value === null || typeof value !== 'object') return;
   if (value instanceof Tensor) keep.add(value);
   else if (Array.isArray(value)) for (const v of value) collect(v, keep, depth + 1);
-  else if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collect(v, keep, depth + 1);
+  else if (Object.getPrototypeOf(value) === Object.prototype)
+    for (const v of Object.values(value)) collect(v, keep, depth + 1);
 }
 
 /**

@@ -4,8 +4,14 @@ import { memoryInfo, ops, scope, synchronize, tensor } from '../src/index.js';
 
 describe('memory', () => {
   it('is flat over 10,000 op calls with dispose and scopes', async () => {
-    const x = tensor(Float32Array.from({ length: 4096 }, (_, i) => Math.sin(i)), [16, 256]);
-    const w = tensor(Float32Array.from({ length: 256 * 64 }, (_, i) => Math.cos(i)), [64, 256]);
+    const x = tensor(
+      Float32Array.from({ length: 4096 }, (_, i) => Math.sin(i)),
+      [16, 256],
+    );
+    const w = tensor(
+      Float32Array.from({ length: 256 * 64 }, (_, i) => Math.cos(i)),
+      [64, 256],
+    );
     const norm = tensor(new Float32Array(256).fill(1), [256]);
     const round = () => {
       for (let i = 0; i < 1000; i++) {

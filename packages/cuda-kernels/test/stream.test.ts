@@ -8,8 +8,14 @@ describe('the CPU stream', () => {
   it('enqueues a large GEMM without blocking the event loop', async () => {
     const rng = mulberry32(7);
     const n = 768;
-    const a = tensor(Float32Array.from({ length: n * n }, () => rng() - 0.5), [n, n]);
-    const b = tensor(Float32Array.from({ length: n * n }, () => rng() - 0.5), [n, n]);
+    const a = tensor(
+      Float32Array.from({ length: n * n }, () => rng() - 0.5),
+      [n, n],
+    );
+    const b = tensor(
+      Float32Array.from({ length: n * n }, () => rng() - 0.5),
+      [n, n],
+    );
     await synchronize();
 
     let ticks = 0;

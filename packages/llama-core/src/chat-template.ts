@@ -34,13 +34,18 @@ const TEMPLATES: Record<ChatTemplateName, string> = {
 const compiled = new Map<ChatTemplateName, Template>();
 
 /** Render a conversation into the prompt string the model was trained on (ending where the model speaks). */
-export function renderChat(messages: readonly ChatMessage[], template: ChatTemplateName, options: { addGenerationPrompt?: boolean } = {}): string {
+export function renderChat(
+  messages: readonly ChatMessage[],
+  template: ChatTemplateName,
+  options: { addGenerationPrompt?: boolean } = {},
+): string {
   if (!(template in TEMPLATES)) throw new Error(`unknown chat template '${template}' (expected vicuna or llama2)`);
   if (messages.length === 0 || messages[messages.length - 1].role !== 'user') {
     if ((options.addGenerationPrompt ?? true) === true) throw new Error('the last chat message must be from the user');
   }
   for (const m of messages)
-    if (m.role !== 'system' && m.role !== 'user' && m.role !== 'assistant') throw new Error(`unknown chat role '${String(m.role)}'`);
+    if (m.role !== 'system' && m.role !== 'user' && m.role !== 'assistant')
+      throw new Error(`unknown chat role '${String(m.role)}'`);
   let t = compiled.get(template);
   if (!t) {
     t = new Template(TEMPLATES[template]);

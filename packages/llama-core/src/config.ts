@@ -48,7 +48,8 @@ export interface LlamaConfig {
 
 function positiveInt(cfg: Record<string, unknown>, key: string): number {
   const v = cfg[key];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new Error(`config.json: ${key} must be a positive integer, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+    throw new Error(`config.json: ${key} must be a positive integer, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -56,17 +57,23 @@ function positiveInt(cfg: Record<string, unknown>, key: string): number {
 export function parseLlamaConfig(raw: unknown): LlamaConfig {
   if (typeof raw !== 'object' || raw === null) throw new Error('config.json is not a JSON object');
   const cfg = raw as Record<string, unknown>;
-  if (cfg.hidden_act !== undefined && cfg.hidden_act !== 'silu') throw new Error(`config.json: hidden_act ${String(cfg.hidden_act)} is not supported (LLaMA uses silu)`);
-  if (cfg.rope_scaling !== undefined && cfg.rope_scaling !== null) throw new Error('config.json: rope_scaling is not supported');
+  if (cfg.hidden_act !== undefined && cfg.hidden_act !== 'silu')
+    throw new Error(`config.json: hidden_act ${String(cfg.hidden_act)} is not supported (LLaMA uses silu)`);
+  if (cfg.rope_scaling !== undefined && cfg.rope_scaling !== null)
+    throw new Error('config.json: rope_scaling is not supported');
   const dim = positiveInt(cfg, 'hidden_size');
   const nHeads = positiveInt(cfg, 'num_attention_heads');
   const nKvHeads = cfg.num_key_value_heads === undefined ? nHeads : positiveInt(cfg, 'num_key_value_heads');
-  if (dim % nHeads !== 0) throw new Error(`config.json: hidden_size ${dim} is not a multiple of num_attention_heads ${nHeads}`);
-  if (nHeads % nKvHeads !== 0) throw new Error(`config.json: num_attention_heads ${nHeads} is not a multiple of num_key_value_heads ${nKvHeads}`);
+  if (dim % nHeads !== 0)
+    throw new Error(`config.json: hidden_size ${dim} is not a multiple of num_attention_heads ${nHeads}`);
+  if (nHeads % nKvHeads !== 0)
+    throw new Error(`config.json: num_attention_heads ${nHeads} is not a multiple of num_key_value_heads ${nKvHeads}`);
   const headDim = dim / nHeads;
   if (headDim % 2 !== 0) throw new Error(`config.json: head dim ${headDim} must be even for rotary embeddings`);
   const eos = cfg.eos_token_id;
-  const eosList = (Array.isArray(eos) ? eos : eos === undefined ? [] : [eos]).filter((x): x is number => typeof x === 'number' && x >= 0);
+  const eosList = (Array.isArray(eos) ? eos : eos === undefined ? [] : [eos]).filter(
+    (x): x is number => typeof x === 'number' && x >= 0,
+  );
   return {
     dim,
     ffnDim: positiveInt(cfg, 'intermediate_size'),

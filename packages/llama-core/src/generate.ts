@@ -61,10 +61,12 @@ export async function* generate(
 ): AsyncGenerator<GeneratedToken, GenerationResult> {
   const c = model.config;
   const maxNew = options.maxNewTokens ?? 256;
-  if (!Number.isInteger(maxNew) || maxNew < 0) throw new Error(`maxNewTokens must be a non-negative integer, got ${maxNew}`);
+  if (!Number.isInteger(maxNew) || maxNew < 0)
+    throw new Error(`maxNewTokens must be a non-negative integer, got ${maxNew}`);
   if (promptIds.length === 0) throw new Error('the prompt is empty');
   for (const id of promptIds)
-    if (!Number.isInteger(id) || id < 0 || id >= c.vocabSize) throw new Error(`prompt token id ${id} is outside the vocabulary [0, ${c.vocabSize})`);
+    if (!Number.isInteger(id) || id < 0 || id >= c.vocabSize)
+      throw new Error(`prompt token id ${id} is outside the vocabulary [0, ${c.vocabSize})`);
   const capacity = options.cache?.capacity ?? c.maxSeqLen;
   if (promptIds.length > capacity)
     throw new Error(`the prompt is ${promptIds.length} tokens, longer than the context of ${capacity} tokens`);
@@ -97,8 +99,12 @@ export async function* generate(
         break;
       }
       const mask = options.allowedTokens?.(generated);
-      if (mask && mask.length !== c.vocabSize) throw new Error(`allowedTokens returned ${mask.length} entries, expected ${c.vocabSize}`);
-      const penalty = (options.repetitionPenalty ?? 1) !== 1 ? tensor(Int32Array.from(history), [history.length], { device: model.device }) : undefined;
+      if (mask && mask.length !== c.vocabSize)
+        throw new Error(`allowedTokens returned ${mask.length} entries, expected ${c.vocabSize}`);
+      const penalty =
+        (options.repetitionPenalty ?? 1) !== 1
+          ? tensor(Int32Array.from(history), [history.length], { device: model.device })
+          : undefined;
       const allowed = mask ? tensor(mask, [c.vocabSize], { dtype: 'u8', device: model.device }) : undefined;
       const idT = ops.sample(logits!, {
         temperature: options.temperature ?? 1,
@@ -152,7 +158,12 @@ export async function* generate(
 const cacheTokens = new WeakMap<KvCache, number[]>();
 
 /** Collect a whole generation. */
-export async function generateText(model: LlamaModel, tokenizer: LlamaTokenizer, promptIds: readonly number[], options: GenerateOptions = {}): Promise<GenerationResult> {
+export async function generateText(
+  model: LlamaModel,
+  tokenizer: LlamaTokenizer,
+  promptIds: readonly number[],
+  options: GenerateOptions = {},
+): Promise<GenerationResult> {
   const it = generate(model, tokenizer, promptIds, options);
   for (;;) {
     const r = await it.next();

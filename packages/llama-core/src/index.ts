@@ -2,19 +2,27 @@
  * @seed/llama-core: SEED-LLaMA's language model. So far: the SentencePiece tokenizer with SEED's image
  * tokens and a streaming detokenizer.
  */
-export { LlamaTokenizer, type EncodeOptions, type DecodeOptions } from './tokenizer/llama-tokenizer.js';
-export { IncrementalDecoder } from './tokenizer/incremental-decoder.js';
+
+export { type ChatMessage, type ChatTemplateName, chatTemplateFor, renderChat } from './chat-template.js';
+export { type HfLlamaConfig, type LlamaConfig, parseLlamaConfig } from './config.js';
 export {
-  parseSentencePieceModel,
-  serializeSentencePieceModel,
+  type GeneratedToken,
+  type GenerateOptions,
+  type GenerationResult,
+  generate,
+  generateText,
+  type StopReason,
+} from './generate.js';
+export { KvCache } from './kv-cache.js';
+export { type LoadedLlama, type LoadLlamaOptions, loadLlama, type WeightDType } from './load.js';
+export { LlamaModel, type LlamaWeights } from './model.js';
+export { IncrementalDecoder } from './tokenizer/incremental-decoder.js';
+export { type DecodeOptions, type EncodeOptions, LlamaTokenizer } from './tokenizer/llama-tokenizer.js';
+export {
   PieceType,
+  parseSentencePieceModel,
   type SentencePiece,
   type SentencePieceModel,
+  serializeSentencePieceModel,
 } from './tokenizer/sentencepiece-model.js';
-export { parseLlamaConfig, type LlamaConfig, type HfLlamaConfig } from './config.js';
 export { llamaWeightSpecs, type WeightSpec } from './weights/hf-llama-names.js';
-export { KvCache } from './kv-cache.js';
-export { LlamaModel, type LlamaWeights } from './model.js';
-export { renderChat, chatTemplateFor, type ChatMessage, type ChatTemplateName } from './chat-template.js';
-export { generate, generateText, type GenerateOptions, type GeneratedToken, type GenerationResult, type StopReason } from './generate.js';
-export { loadLlama, type LoadLlamaOptions, type LoadedLlama, type WeightDType } from './load.js';

@@ -7,7 +7,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
-import { type Device, openWeights, ops, requireDevice, runtimeInfo, synchronize, type Tensor } from '@seed/cuda-kernels';
+import {
+  type Device,
+  openWeights,
+  ops,
+  requireDevice,
+  runtimeInfo,
+  synchronize,
+  type Tensor,
+} from '@seed/cuda-kernels';
 import { type ChatTemplateName, chatTemplateFor } from './chat-template.js';
 import { type LlamaConfig, parseLlamaConfig } from './config.js';
 import { KvCache } from './kv-cache.js';
@@ -37,7 +45,18 @@ export interface LoadedLlama {
   dispose(): void;
 }
 
-const BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+const BYTES: Record<string, number> = {
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+};
 
 function readJson(path: string): Record<string, unknown> {
   try {
@@ -52,13 +71,18 @@ const gb = (n: number) => `${(n / 1e9).toFixed(2)} GB`;
 export async function loadLlama(dir: string, options: LoadLlamaOptions = {}): Promise<LoadedLlama> {
   const device = requireDevice(options.device ?? 'cpu');
   const dtype = options.dtype ?? 'auto';
-  if (!['auto', 'f32', 'f16', 'bf16', 'int8'].includes(dtype)) throw new Error(`unknown weight dtype '${dtype}' (expected auto, f32, f16, bf16 or int8)`);
+  if (!['auto', 'f32', 'f16', 'bf16', 'int8'].includes(dtype))
+    throw new Error(`unknown weight dtype '${dtype}' (expected auto, f32, f16, bf16 or int8)`);
   if (!existsSync(join(dir, 'config.json'))) throw new Error(`${dir}: no config.json (not a model directory)`);
   const config = parseLlamaConfig(readJson(join(dir, 'config.json')));
-  const generationConfig = existsSync(join(dir, 'generation_config.json')) ? readJson(join(dir, 'generation_config.json')) : {};
+  const generationConfig = existsSync(join(dir, 'generation_config.json'))
+    ? readJson(join(dir, 'generation_config.json'))
+    : {};
   const tokenizer = LlamaTokenizer.fromDirectory(dir);
   if (tokenizer.vocabSize !== config.vocabSize)
-    throw new Error(`the tokenizer has ${tokenizer.vocabSize} tokens but config.json says vocab_size ${config.vocabSize}`);
+    throw new Error(
+      `the tokenizer has ${tokenizer.vocabSize} tokens but config.json says vocab_size ${config.vocabSize}`,
+    );
 
   // ---- check the weight table against the files ----
   const file = openWeights(dir);
@@ -66,13 +90,19 @@ export async function loadLlama(dir: string, options: LoadLlamaOptions = {}): Pr
     const specs = llamaWeightSpecs(config);
     const expected = new Map(specs.map((s) => [s.name, s]));
     const missing = specs.filter((s) => !file.has(s.name)).map((s) => s.name);
-    const unexpected = file.tensors.filter((t) => !expected.has(t.name) && !IGNORED_WEIGHTS.some((re) => re.test(t.name))).map((t) => t.name);
+    const unexpected = file.tensors
+      .filter((t) => !expected.has(t.name) && !IGNORED_WEIGHTS.some((re) => re.test(t.name)))
+      .map((t) => t.name);
     const misshapen = specs
       .filter((s) => file.has(s.name) && file.info(s.name).shape.join('x') !== s.shape.join('x'))
       .map((s) => `${s.name} is [${file.info(s.name).shape.join(', ')}], expected [${s.shape.join(', ')}]`);
     const problems = [
-      missing.length ? `missing: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ` (+${missing.length - 8} more)` : ''}` : '',
-      unexpected.length ? `unexpected: ${unexpected.slice(0, 8).join(', ')}${unexpected.length > 8 ? ` (+${unexpected.length - 8} more)` : ''}` : '',
+      missing.length
+        ? `missing: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ` (+${missing.length - 8} more)` : ''}`
+        : '',
+      unexpected.length
+        ? `unexpected: ${unexpected.slice(0, 8).join(', ')}${unexpected.length > 8 ? ` (+${unexpected.length - 8} more)` : ''}`
+        : '',
       misshapen.length ? `misshapen: ${misshapen.slice(0, 8).join('; ')}` : '',
     ].filter(Boolean);
     if (problems.length) throw new Error(`${dir}: the weights do not match config.json — ${problems.join(' | ')}`);
@@ -83,11 +113,24 @@ export async function loadLlama(dir: string, options: LoadLlamaOptions = {}): Pr
       const info = file.info(s.name);
       const n = s.shape.reduce((a, b) => a * b, 1);
       const stored = BYTES[info.dtype] ?? 4;
-      const per = dtype === 'int8' && s.matrix ? 1 : dtype === 'f32' ? 4 : dtype === 'f16' || dtype === 'bf16' ? 2 : stored === 8 ? 4 : stored;
+      const per =
+        dtype === 'int8' && s.matrix
+          ? 1
+          : dtype === 'f32'
+            ? 4
+            : dtype === 'f16' || dtype === 'bf16'
+              ? 2
+              : stored === 8
+                ? 4
+                : stored;
       need += n * per + (dtype === 'int8' && s.matrix ? 4 * s.shape[0] : 0);
     }
-    const have = device === 'cpu' ? totalmem() : (runtimeInfo().cudaDevices.find((d) => d.name === device)?.memoryBytes ?? 0);
-    if (need > have) throw new Error(`the model needs ${gb(need)} on ${device} (weights at ${dtype} + a ${config.maxSeqLen}-token KV cache) but ${device} has ${gb(have)}; try --dtype int8`);
+    const have =
+      device === 'cpu' ? totalmem() : (runtimeInfo().cudaDevices.find((d) => d.name === device)?.memoryBytes ?? 0);
+    if (need > have)
+      throw new Error(
+        `the model needs ${gb(need)} on ${device} (weights at ${dtype} + a ${config.maxSeqLen}-token KV cache) but ${device} has ${gb(have)}; try --dtype int8`,
+      );
 
     // ---- load ----
     const weights = new Map<string, Tensor>();

@@ -35,19 +35,28 @@ export class LlamaModel {
     if (pos0 + T > cache.capacity)
       throw new Error(`the sequence would be ${pos0 + T} tokens, longer than the context of ${cache.capacity}`);
     for (const id of ids)
-      if (!Number.isInteger(id) || id < 0 || id >= c.vocabSize) throw new Error(`token id ${id} is outside the vocabulary [0, ${c.vocabSize})`);
+      if (!Number.isInteger(id) || id < 0 || id >= c.vocabSize)
+        throw new Error(`token id ${id} is outside the vocabulary [0, ${c.vocabSize})`);
 
     const logits = scope(() => {
       const tokens = tensor(Int32Array.from(ids), [T], { device: this.device });
-      const positions = tensor(Int32Array.from(ids, (_, i) => pos0 + i), [T], { device: this.device });
+      const positions = tensor(
+        Int32Array.from(ids, (_, i) => pos0 + i),
+        [T],
+        { device: this.device },
+      );
       let x = ops.embedding(this.w('embed'), tokens); // [T, C]
       if (x.dtype !== 'f32') x = ops.cast(x, 'f32');
       for (let l = 0; l < c.nLayers; l++) {
         const p = `layers.${l}.`;
         // ---- attention ----
         const h = ops.rmsnorm(x, this.w(`${p}attnNorm`), c.eps); // [T, C]
-        const q = ops.rope(ops.linear(h, this.w(`${p}attnQ`)).reshape([1, T, c.nHeads, c.headDim]), positions, { base: c.ropeTheta });
-        const k = ops.rope(ops.linear(h, this.w(`${p}attnK`)).reshape([1, T, c.nKvHeads, c.headDim]), positions, { base: c.ropeTheta });
+        const q = ops.rope(ops.linear(h, this.w(`${p}attnQ`)).reshape([1, T, c.nHeads, c.headDim]), positions, {
+          base: c.ropeTheta,
+        });
+        const k = ops.rope(ops.linear(h, this.w(`${p}attnK`)).reshape([1, T, c.nKvHeads, c.headDim]), positions, {
+          base: c.ropeTheta,
+        });
         const v = ops.linear(h, this.w(`${p}attnV`)).reshape([1, T, c.nKvHeads, c.headDim]);
         ops.setSlice(cache.keys[l], k, [0, pos0, 0, 0]);
         ops.setSlice(cache.values[l], v, [0, pos0, 0, 0]);

@@ -5,7 +5,9 @@ const image = '<img><img_00001><img_00002></img>';
 
 describe('chat templates', () => {
   it('vicuna (SEED-LLaMA-8B): single turn, as scripts/seed_llama_inference_8B.py builds it', () => {
-    expect(renderChat([{ role: 'user', content: `${image}What is this?` }], 'vicuna')).toBe(`<s>USER: ${image}What is this?\nASSISTANT:`);
+    expect(renderChat([{ role: 'user', content: `${image}What is this?` }], 'vicuna')).toBe(
+      `<s>USER: ${image}What is this?\nASSISTANT:`,
+    );
   });
 
   it('vicuna: multi-turn, as the demo conversation does', () => {
@@ -21,7 +23,9 @@ describe('chat templates', () => {
   });
 
   it('llama2 (SEED-LLaMA-14B): single and multi-turn, with an optional system prompt', () => {
-    expect(renderChat([{ role: 'user', content: 'What is this?' }], 'llama2')).toBe('<s>[INST] What is this? [/INST]\n');
+    expect(renderChat([{ role: 'user', content: 'What is this?' }], 'llama2')).toBe(
+      '<s>[INST] What is this? [/INST]\n',
+    );
     expect(
       renderChat(
         [
@@ -38,7 +42,9 @@ describe('chat templates', () => {
   it('picks the template from the config', () => {
     const base = { intermediate_size: 11008, num_attention_heads: 32, vocab_size: 40194 };
     expect(chatTemplateFor(parseLlamaConfig({ ...base, hidden_size: 4096, num_hidden_layers: 32 }))).toBe('vicuna');
-    expect(chatTemplateFor(parseLlamaConfig({ ...base, hidden_size: 5120, num_hidden_layers: 40, num_attention_heads: 40 }))).toBe('llama2');
+    expect(
+      chatTemplateFor(parseLlamaConfig({ ...base, hidden_size: 5120, num_hidden_layers: 40, num_attention_heads: 40 })),
+    ).toBe('llama2');
   });
 
   it('rejects a conversation that does not end with the user', () => {

@@ -52,11 +52,19 @@ describe('generate()', () => {
   });
 
   it('honours stop token ids, stop strings and the allowed-token mask', async () => {
-    const byStopId = await generateText(model, tokenizer, PROMPT, { temperature: 0, maxNewTokens: 20, stopTokenIds: [55] });
+    const byStopId = await generateText(model, tokenizer, PROMPT, {
+      temperature: 0,
+      maxNewTokens: 20,
+      stopTokenIds: [55],
+    });
     expect(byStopId.ids).toEqual([260, 261]);
     expect(byStopId.reason).toBe('stop-token');
 
-    const byString = await generateText(model, tokenizer, PROMPT, { temperature: 0, maxNewTokens: 20, stopStrings: ['t261'] });
+    const byString = await generateText(model, tokenizer, PROMPT, {
+      temperature: 0,
+      maxNewTokens: 20,
+      stopStrings: ['t261'],
+    });
     expect(byString.reason).toBe('stop-string');
     expect(byString.text).toBe('t260 ');
 
@@ -105,7 +113,13 @@ describe('generate()', () => {
     await generateText(model, tokenizer, PROMPT, { temperature: 0.8, maxNewTokens: 8 });
     await synchronize();
     const before = memoryInfo();
-    for (let i = 0; i < 20; i++) await generateText(model, tokenizer, PROMPT, { temperature: 0.8, seed: i, maxNewTokens: 16, repetitionPenalty: 1.1 });
+    for (let i = 0; i < 20; i++)
+      await generateText(model, tokenizer, PROMPT, {
+        temperature: 0.8,
+        seed: i,
+        maxNewTokens: 16,
+        repetitionPenalty: 1.1,
+      });
     await synchronize();
     const after = memoryInfo();
     expect(after.cpuTensors).toBe(before.cpuTensors);

@@ -4,7 +4,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ops, tensor, type Tensor } from '@seed/cuda-kernels';
+import { ops, type Tensor, tensor } from '@seed/cuda-kernels';
 import { getLlama, type Llama, type LlamaModel as NlcModel } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KvCache, LlamaModel, llamaWeightSpecs, parseLlamaConfig } from '../src/index.js';
@@ -87,11 +87,12 @@ afterAll(async () => {
 describe('LLaMA forward against llama.cpp', () => {
   it('f32 weights: identical greedy tokens and next-token probabilities', async () => {
     const [a, b] = [await ours(ourModel(false)), await reference(join(dir, 'tiny-f32.gguf'))];
-    console.log(`f32 tokens ${a.tokens.join(" ")}`);
+    console.log(`f32 tokens ${a.tokens.join(' ')}`);
     expect(a.tokens).toEqual(b.tokens);
     // llama.cpp keeps its KV cache in f16, which bounds the agreement (toolchain.md: ~1e-4).
     let worst = 0;
-    for (let s = 0; s < STEPS; s++) for (const [id, p] of b.probs[s]) worst = Math.max(worst, Math.abs(a.probs[s][id] - p));
+    for (let s = 0; s < STEPS; s++)
+      for (const [id, p] of b.probs[s]) worst = Math.max(worst, Math.abs(a.probs[s][id] - p));
     console.log(`f32 worst prob diff ${worst}`);
     expect(worst).toBeLessThan(2e-3);
   });
@@ -101,10 +102,11 @@ describe('LLaMA forward against llama.cpp', () => {
     // Two different 8-bit schemes: the first divergence may come late; before it, probabilities agree loosely.
     let agree = 0;
     while (agree < STEPS && a.tokens[agree] === b.tokens[agree]) agree++;
-    console.log(`q8 agree ${agree} ours ${a.tokens.join(" ")} ref ${b.tokens.join(" ")}`);
+    console.log(`q8 agree ${agree} ours ${a.tokens.join(' ')} ref ${b.tokens.join(' ')}`);
     expect(agree).toBeGreaterThanOrEqual(16);
     let worst = 0;
-    for (let s = 0; s < agree; s++) for (const [id, p] of b.probs[s]) worst = Math.max(worst, Math.abs(a.probs[s][id] - p));
+    for (let s = 0; s < agree; s++)
+      for (const [id, p] of b.probs[s]) worst = Math.max(worst, Math.abs(a.probs[s][id] - p));
     console.log(`q8 worst prob diff ${worst}`);
     expect(worst).toBeLessThan(3e-2);
   });

@@ -63,7 +63,9 @@ describe('loadLlama', () => {
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...cfg, num_hidden_layers: 1 }));
     await expect(loadLlama(dir)).rejects.toThrow(/unexpected: model\.layers\.1\./);
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...cfg, intermediate_size: 128 }));
-    await expect(loadLlama(dir)).rejects.toThrow(/misshapen: model\.layers\.0\.mlp\.gate_proj\.weight is \[160, 64\], expected \[128, 64\]/);
+    await expect(loadLlama(dir)).rejects.toThrow(
+      /misshapen: model\.layers\.0\.mlp\.gate_proj\.weight is \[160, 64\], expected \[128, 64\]/,
+    );
   });
 
   it('refuses a model that cannot fit before allocating anything', async () => {

@@ -15,7 +15,7 @@ const corpus = [
   'Emoji 🙂🚀 and flags 🇫🇷 and 👩‍💻 zwj',
   'function add(a, b) {\n  return a + b; // sum\n}\nconst x = [1, 2, 3].map((v) => v * 2);',
   'def f(x):\n    return {"k": x ** 2}  # comment',
-  "Ünïcödé àccents, naïve café, Ångström, ß",
+  'Ünïcödé àccents, naïve café, Ångström, ß',
   'The quick brown fox jumps over the lazy dog. THE QUICK BROWN FOX!',
   'a',
   ' ',

@@ -22,16 +22,22 @@ interface GenerateFlags {
   json?: boolean;
 }
 
-const num = (what: string, int = false) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || (int && !Number.isInteger(n))) throw new InvalidArgumentError(`${what} must be a${int ? 'n integer' : ' number'}`);
-  return n;
-};
+const num =
+  (what: string, int = false) =>
+  (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || (int && !Number.isInteger(n)))
+      throw new InvalidArgumentError(`${what} must be a${int ? 'n integer' : ' number'}`);
+    return n;
+  };
 
 export function generateCommand(): Command {
   return new Command('generate')
     .description('generate text with a LLaMA / SEED-LLaMA model directory (HF layout)')
-    .requiredOption('--model <dir>', 'model directory: config.json, tokenizer files, safetensors or PyTorch .bin weights')
+    .requiredOption(
+      '--model <dir>',
+      'model directory: config.json, tokenizer files, safetensors or PyTorch .bin weights',
+    )
     .option('--prompt <text>', 'complete this text (a <s> is prepended unless it starts with one)')
     .option('--chat', 'chat on stdin/stdout with the model’s chat template')
     .option('--max-tokens <n>', 'most tokens to generate per answer', num('--max-tokens', true), 256)
@@ -41,7 +47,10 @@ export function generateCommand(): Command {
     .option('--seed <s>', 'random seed', num('--seed', true), 0)
     .option('--dtype <d>', 'weight precision: auto (as stored), f32, f16, bf16, int8', 'auto')
     .option('--device <d>', 'cpu or cuda:N', 'cpu')
-    .option('--template <name>', 'chat template: vicuna (SEED-LLaMA-8B) or llama2 (14B); default: from the model config')
+    .option(
+      '--template <name>',
+      'chat template: vicuna (SEED-LLaMA-8B) or llama2 (14B); default: from the model config',
+    )
     .option('--json', 'print one JSON object {ids, text} instead of streaming')
     .action(guarded('generate', run));
 }
@@ -54,7 +63,12 @@ async function run(flags: GenerateFlags): Promise<void> {
   const { default: cliProgress } = await import('cli-progress');
 
   const bar = new cliProgress.SingleBar(
-    { format: 'loading {bar} {value}/{total} tensors | {name}', hideCursor: true, stream: process.stderr, clearOnComplete: true },
+    {
+      format: 'loading {bar} {value}/{total} tensors | {name}',
+      hideCursor: true,
+      stream: process.stderr,
+      clearOnComplete: true,
+    },
     cliProgress.Presets.shades_classic,
   );
   let started = false;

@@ -9,7 +9,14 @@ export type NativeParams = Record<string, number | boolean | readonly number[] |
 
 export interface AddonInfo {
   version: string;
-  cpuFeatures: { avx2: boolean; f16c: boolean; avx512f: boolean; avx512bw: boolean; avx512bf16: boolean; avx512vnni: boolean };
+  cpuFeatures: {
+    avx2: boolean;
+    f16c: boolean;
+    avx512f: boolean;
+    avx512bw: boolean;
+    avx512bf16: boolean;
+    avx512vnni: boolean;
+  };
   /** The SIMD path the CPU kernels use on this machine. */
   simd: 'avx512' | 'avx2' | 'scalar';
   threads: number;
@@ -27,7 +34,12 @@ export interface AddonMemory {
 }
 
 export interface Addon {
-  create(device: string, dtype: number, shape: readonly number[], data?: ArrayBufferView | ArrayBuffer | null): NativeTensor;
+  create(
+    device: string,
+    dtype: number,
+    shape: readonly number[],
+    data?: ArrayBufferView | ArrayBuffer | null,
+  ): NativeTensor;
   mapFile(path: string): { handle: NativeMapping; buffer: ArrayBuffer };
   fromMapping(mapping: NativeMapping, byteOffset: number, dtype: number, shape: readonly number[]): NativeTensor;
   enqueue(

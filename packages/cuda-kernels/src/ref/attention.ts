@@ -2,7 +2,12 @@
 import type { AttentionOptions } from '../ops.js';
 import { output, type RefTensor } from './ref-tensor.js';
 
-export function attention(q: RefTensor, k: RefTensor, v: RefTensor, options: Omit<AttentionOptions, 'mask'> & { mask?: RefTensor } = {}): RefTensor {
+export function attention(
+  q: RefTensor,
+  k: RefTensor,
+  v: RefTensor,
+  options: Omit<AttentionOptions, 'mask'> & { mask?: RefTensor } = {},
+): RefTensor {
   const [B, Tq, Hq, D] = q.shape;
   const [, Tk, Hkv] = k.shape;
   const kvLen = options.kvLen ?? Tk;
@@ -22,7 +27,8 @@ export function attention(q: RefTensor, k: RefTensor, v: RefTensor, options: Omi
             continue;
           }
           let s = 0;
-          for (let d = 0; d < D; d++) s += q.data[((b * Tq + i) * Hq + h) * D + d] * k.data[((b * Tk + j) * Hkv + hk) * D + d];
+          for (let d = 0; d < D; d++)
+            s += q.data[((b * Tq + i) * Hq + h) * D + d] * k.data[((b * Tk + j) * Hkv + hk) * D + d];
           s *= scale;
           if (mask) {
             const cols = mask.shape[mask.shape.length - 1];

@@ -64,7 +64,7 @@ export function erf(x: number): number {
   }
   // erfc(x) = exp(-x²)/√π · 1/(x + 1/2/(x + 1/(x + 3/2/(x + …)))) (Lentz-free backward evaluation)
   let f = 0;
-  for (let k = 60; k >= 1; k--) f = (k / 2) / (ax + f);
+  for (let k = 60; k >= 1; k--) f = k / 2 / (ax + f);
   const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / (ax + f);
   return Math.sign(x) * (1 - erfc);
 }

@@ -3,11 +3,12 @@
  * docs/ops.md literally. They are the test oracle of the conformance suite (and run in a browser).
  * Signatures mirror src/ops.ts on host tensors (RefTensor).
  */
-export { type RefTensor, refTensor, roundValues } from './ref-tensor.js';
-export { linear, matmul } from './linear.js';
-export { add, mul, scale, silu, gelu, tanh, relu, cast, erf } from './elementwise.js';
-export { softmax, layernorm, rmsnorm, argmax } from './norm.js';
-export { rope } from './rope.js';
-export { embedding, concat, slice, setSlice, permute, transpose, codebookNearest } from './layout.js';
+
 export { attention } from './attention.js';
-export { sample, rngUniform } from './sample.js';
+export { add, cast, erf, gelu, mul, relu, scale, silu, tanh } from './elementwise.js';
+export { codebookNearest, concat, embedding, permute, setSlice, slice, transpose } from './layout.js';
+export { linear, matmul } from './linear.js';
+export { argmax, layernorm, rmsnorm, softmax } from './norm.js';
+export { type RefTensor, refTensor, roundValues } from './ref-tensor.js';
+export { rope } from './rope.js';
+export { rngUniform, sample } from './sample.js';

@@ -44,7 +44,8 @@ export function slice(x: RefTensor, starts: readonly number[], ends?: readonly n
 export function setSlice(dst: RefTensor, src: RefTensor, starts: readonly number[]): RefTensor {
   const out = Float64Array.from(dst.data);
   const sd = strides(dst.shape);
-  for (let i = 0; i < src.data.length; i++) out[unravel(i, src.shape).reduce((acc, v, d) => acc + (v + (starts[d] ?? 0)) * sd[d], 0)] = src.data[i];
+  for (let i = 0; i < src.data.length; i++)
+    out[unravel(i, src.shape).reduce((acc, v, d) => acc + (v + (starts[d] ?? 0)) * sd[d], 0)] = src.data[i];
   return { dtype: dst.dtype, shape: [...dst.shape], data: out };
 }
 
@@ -52,7 +53,8 @@ export function permute(x: RefTensor, perm: readonly number[]): RefTensor {
   const shape = perm.map((p) => x.shape[p]);
   const sx = strides(x.shape);
   const out = new Float64Array(x.data.length);
-  for (let i = 0; i < out.length; i++) out[i] = x.data[unravel(i, shape).reduce((acc, v, d) => acc + v * sx[perm[d]], 0)];
+  for (let i = 0; i < out.length; i++)
+    out[i] = x.data[unravel(i, shape).reduce((acc, v, d) => acc + v * sx[perm[d]], 0)];
   return { dtype: x.dtype, shape, data: out };
 }
 

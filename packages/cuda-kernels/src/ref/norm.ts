@@ -9,29 +9,41 @@ function rows(x: RefTensor, f: (row: Float64Array) => ArrayLike<number>): Float6
 }
 
 export function softmax(x: RefTensor): RefTensor {
-  return output(x.dtype, x.shape, rows(x, (v) => {
-    const max = Math.max(...v);
-    if (max === Number.NEGATIVE_INFINITY) return new Float64Array(v.length);
-    const e = v.map((a) => Math.exp(a - max));
-    const s = e.reduce((a, b) => a + b, 0);
-    return e.map((a) => a / s);
-  }));
+  return output(
+    x.dtype,
+    x.shape,
+    rows(x, (v) => {
+      const max = Math.max(...v);
+      if (max === Number.NEGATIVE_INFINITY) return new Float64Array(v.length);
+      const e = v.map((a) => Math.exp(a - max));
+      const s = e.reduce((a, b) => a + b, 0);
+      return e.map((a) => a / s);
+    }),
+  );
 }
 
 export function layernorm(x: RefTensor, weight: RefTensor, bias: RefTensor, eps: number): RefTensor {
-  return output(x.dtype, x.shape, rows(x, (v) => {
-    const mean = v.reduce((a, b) => a + b, 0) / v.length;
-    const variance = v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length;
-    const inv = 1 / Math.sqrt(variance + eps);
-    return v.map((a, i) => (a - mean) * inv * weight.data[i] + bias.data[i]);
-  }));
+  return output(
+    x.dtype,
+    x.shape,
+    rows(x, (v) => {
+      const mean = v.reduce((a, b) => a + b, 0) / v.length;
+      const variance = v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length;
+      const inv = 1 / Math.sqrt(variance + eps);
+      return v.map((a, i) => (a - mean) * inv * weight.data[i] + bias.data[i]);
+    }),
+  );
 }
 
 export function rmsnorm(x: RefTensor, weight: RefTensor, eps: number): RefTensor {
-  return output(x.dtype, x.shape, rows(x, (v) => {
-    const inv = 1 / Math.sqrt(v.reduce((a, b) => a + b * b, 0) / v.length + eps);
-    return v.map((a, i) => a * inv * weight.data[i]);
-  }));
+  return output(
+    x.dtype,
+    x.shape,
+    rows(x, (v) => {
+      const inv = 1 / Math.sqrt(v.reduce((a, b) => a + b * b, 0) / v.length + eps);
+      return v.map((a, i) => a * inv * weight.data[i]);
+    }),
+  );
 }
 
 export function argmax(x: RefTensor): RefTensor {

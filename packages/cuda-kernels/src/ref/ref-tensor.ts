@@ -24,8 +24,12 @@ export function refTensor(dtype: DType, shape: readonly number[], data?: ArrayLi
 /** Round every value to what `dtype` holds (q8: quantize per row and dequantize, as the kernels store it). */
 export function roundValues(values: ArrayLike<number>, dtype: DType, shape: readonly number[]): Float64Array {
   if (dtype === 'q8') return Float64Array.from(decode(encode(values, 'q8', shape), 'q8', shape));
-  if (dtype === 'i32') return Float64Array.from(values, (v) => (Number.isNaN(v) ? 0 : Math.max(-2147483648, Math.min(2147483647, Math.trunc(v)))));
-  if (dtype === 'u8') return Float64Array.from(values, (v) => (Number.isNaN(v) ? 0 : Math.max(0, Math.min(255, Math.trunc(v)))));
+  if (dtype === 'i32')
+    return Float64Array.from(values, (v) =>
+      Number.isNaN(v) ? 0 : Math.max(-2147483648, Math.min(2147483647, Math.trunc(v))),
+    );
+  if (dtype === 'u8')
+    return Float64Array.from(values, (v) => (Number.isNaN(v) ? 0 : Math.max(0, Math.min(255, Math.trunc(v)))));
   return Float64Array.from(values, (v) => roundTo(dtype, v));
 }
 

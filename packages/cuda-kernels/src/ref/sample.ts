@@ -6,7 +6,8 @@ const M64 = (1n << 64n) - 1n;
 
 /** The counter-based draw u ∈ [0, 1) of docs/ops.md. */
 export function rngUniform(seed: number, counter: number, row: number): number {
-  let z = ((((BigInt(seed) << 32n) + BigInt(counter)) * 0x9e3779b97f4a7c15n) + BigInt(row + 1) * 0xd1b54a32d192ed03n) & M64;
+  let z =
+    (((BigInt(seed) << 32n) + BigInt(counter)) * 0x9e3779b97f4a7c15n + BigInt(row + 1) * 0xd1b54a32d192ed03n) & M64;
   z ^= z >> 30n;
   z = (z * 0xbf58476d1ce4e5b9n) & M64;
   z ^= z >> 27n;
@@ -24,11 +25,16 @@ export function sample(
   const temperature = options.temperature ?? 1;
   const out = new Float64Array(B);
   for (let b = 0; b < B; b++) {
-    const x = Array.from(logits.data.subarray(b * V, (b + 1) * V), (v) => (Number.isNaN(v) ? Number.NEGATIVE_INFINITY : v));
+    const x = Array.from(logits.data.subarray(b * V, (b + 1) * V), (v) =>
+      Number.isNaN(v) ? Number.NEGATIVE_INFINITY : v,
+    );
     const pen = options.repetitionPenalty ?? 1;
     if (options.penaltyIds && pen !== 1) {
       const P = options.penaltyIds.shape[options.penaltyIds.shape.length - 1];
-      const ids = options.penaltyIds.shape.length === 2 ? options.penaltyIds.data.subarray(b * P, (b + 1) * P) : options.penaltyIds.data;
+      const ids =
+        options.penaltyIds.shape.length === 2
+          ? options.penaltyIds.data.subarray(b * P, (b + 1) * P)
+          : options.penaltyIds.data;
       for (const id of new Set(ids)) {
         if (id < 0) continue;
         if (id >= V) throw new Error(`ref sample: penalty id ${id} is outside [0, ${V})`);
@@ -36,7 +42,10 @@ export function sample(
       }
     }
     if (options.allowedMask) {
-      const m = options.allowedMask.data.length === V ? options.allowedMask.data : options.allowedMask.data.subarray(b * V, (b + 1) * V);
+      const m =
+        options.allowedMask.data.length === V
+          ? options.allowedMask.data
+          : options.allowedMask.data.subarray(b * V, (b + 1) * V);
       for (let i = 0; i < V; i++) if (!m[i]) x[i] = Number.NEGATIVE_INFINITY;
     }
     if (x.every((v) => v === Number.NEGATIVE_INFINITY)) throw new Error(`ref sample: no token is allowed in row ${b}`);

@@ -65,7 +65,12 @@ export interface RandomOptions {
 }
 
 /** A random tensor (never zeros) and its reference twin holding exactly the same (rounded) values. */
-export function randomTensor(shape: readonly number[], dtype: DType, rng: Rng, options: RandomOptions = {}): { t: Tensor; r: RefTensor } {
+export function randomTensor(
+  shape: readonly number[],
+  dtype: DType,
+  rng: Rng,
+  options: RandomOptions = {},
+): { t: Tensor; r: RefTensor } {
   const n = shape.reduce((a, b) => a * b, 1);
   const scale = options.scale ?? 1;
   const raw =
@@ -125,7 +130,8 @@ export interface Tolerance {
 /** Throw a descriptive Error unless actual matches expected (shape, dtype and values within tol). */
 export function expectClose(actual: RefTensor, expected: RefTensor, tol: Tolerance, what = ''): void {
   const tag = what ? `${what}: ` : '';
-  if (actual.shape.join(',') !== expected.shape.join(',')) throw new Error(`${tag}shape [${actual.shape}] != expected [${expected.shape}]`);
+  if (actual.shape.join(',') !== expected.shape.join(','))
+    throw new Error(`${tag}shape [${actual.shape}] != expected [${expected.shape}]`);
   if (actual.dtype !== expected.dtype) throw new Error(`${tag}dtype ${actual.dtype} != expected ${expected.dtype}`);
   for (let i = 0; i < expected.data.length; i++) {
     const a = actual.data[i];
@@ -133,7 +139,9 @@ export function expectClose(actual: RefTensor, expected: RefTensor, tol: Toleran
     if (a === e) continue;
     if (!(Math.abs(a - e) <= tol.atol + tol.rtol * Math.abs(e))) {
       const err = errors(actual.data, expected.data);
-      throw new Error(`${tag}element ${i} is ${a}, expected ${e} (max abs error ${err.maxAbs.toExponential(3)} at ${err.worst}, nmse ${err.nmse.toExponential(3)}, tolerance atol ${tol.atol} rtol ${tol.rtol})`);
+      throw new Error(
+        `${tag}element ${i} is ${a}, expected ${e} (max abs error ${err.maxAbs.toExponential(3)} at ${err.worst}, nmse ${err.nmse.toExponential(3)}, tolerance atol ${tol.atol} rtol ${tol.rtol})`,
+      );
     }
   }
 }

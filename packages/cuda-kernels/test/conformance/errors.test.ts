@@ -11,7 +11,9 @@ describe('errors', () => {
     expect(() => ops.add(x, zeros([3, 4], 'f16'))).toThrow(/dtypes differ: f32 and f16/);
     expect(() => ops.matmul(x, zeros([5, 2]))).toThrow(/inner dims differ/);
     expect(() => ops.embedding(x, zeros([2], 'f32'))).toThrow(/ids must be i32/);
-    expect(() => ops.attention(zeros([1, 2, 3, 8]), zeros([1, 2, 2, 8]), zeros([1, 2, 2, 8]))).toThrow(/multiple of kv heads/);
+    expect(() => ops.attention(zeros([1, 2, 3, 8]), zeros([1, 2, 2, 8]), zeros([1, 2, 2, 8]))).toThrow(
+      /multiple of kv heads/,
+    );
     expect(() => ops.rope(zeros([2, 2, 8]), zeros([3], 'i32'))).toThrow(/positions must be i32 \[2\]/);
     expect(() => ops.cast(zeros([2, 2, 2]), 'q8')).toThrow(/only 2-D float tensors quantize/);
     expect(() => ops.sample(x, { topP: 0 })).toThrow(/topP 0 is out of range/);
@@ -23,8 +25,12 @@ describe('errors', () => {
     const ids = tensor(new Int32Array([0, 2, 3]), [3]);
     await expect(ops.embedding(x, ids).data()).rejects.toThrow(/id 3 .* outside \[0, 3\)/);
     const logits = tensor(new Float32Array([1, 2, 3]), [1, 3]);
-    await expect(ops.sample(logits, { repetitionPenalty: 1.2, penaltyIds: tensor(new Int32Array([7]), [1]) }).data()).rejects.toThrow(/penalty id 7/);
-    await expect(ops.sample(logits, { allowedMask: tensor(new Uint8Array(3), [3]) }).data()).rejects.toThrow(/no token is allowed/);
+    await expect(
+      ops.sample(logits, { repetitionPenalty: 1.2, penaltyIds: tensor(new Int32Array([7]), [1]) }).data(),
+    ).rejects.toThrow(/penalty id 7/);
+    await expect(ops.sample(logits, { allowedMask: tensor(new Uint8Array(3), [3]) }).data()).rejects.toThrow(
+      /no token is allowed/,
+    );
     expect(Array.from(await ops.scale(x, 2).data())[0]).toBe(2);
   });
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type DType, devices, ops, type Tensor } from '../../src/index.js';
-import { expectClose, Rng, randomTensor, ref, type RefTensor, toleranceFor, toRef } from '../../src/testing/index.js';
+import { expectClose, type RefTensor, Rng, randomTensor, ref, toleranceFor, toRef } from '../../src/testing/index.js';
 
 const FLOATS: DType[] = ['f32', 'f16', 'bf16'];
 const backends = devices();
@@ -24,13 +24,24 @@ for (const device of backends) {
     it('linear: f32/f16/bf16 activations × f32/f16/bf16/q8 weights, with and without bias', async () => {
       for (const xd of FLOATS)
         for (const wd of [...FLOATS, 'q8'] as DType[])
-          for (const [M, N, K] of [[1, 7, 33], [3, 100, 257], [64, 48, 96], [2, 5, 4097], [1, 19, 1]]) {
+          for (const [M, N, K] of [
+            [1, 7, 33],
+            [3, 100, 257],
+            [64, 48, 96],
+            [2, 5, 4097],
+            [1, 19, 1],
+          ]) {
             const r = rng();
             const x = rnd([M, K], xd, r);
             const w = rnd([N, K], wd, r, 1 / Math.sqrt(K));
             const b = rnd([N], 'f32', r);
             await check(ops.linear(x.t, w.t), ref.linear(x.r, w.r), 1, `linear ${xd}×${wd} ${M}x${N}x${K}`);
-            await check(ops.linear(x.t, w.t, b.t), ref.linear(x.r, w.r, b.r), 1, `linear+bias ${xd}×${wd} ${M}x${N}x${K}`);
+            await check(
+              ops.linear(x.t, w.t, b.t),
+              ref.linear(x.r, w.r, b.r),
+              1,
+              `linear+bias ${xd}×${wd} ${M}x${N}x${K}`,
+            );
           }
     });
 
@@ -52,13 +63,37 @@ for (const device of backends) {
         const b2 = rnd([33, 7], dtype, r);
         const tol = Math.sqrt(33);
         await check(ops.matmul(a.t, b.t), ref.matmul(a.r, b.r), tol, `matmul ${dtype}`);
-        await check(ops.matmul(a.t, bt.t, { transB: true }), ref.matmul(a.r, bt.r, { transB: true }), tol, `matmul transB ${dtype}`);
+        await check(
+          ops.matmul(a.t, bt.t, { transB: true }),
+          ref.matmul(a.r, bt.r, { transB: true }),
+          tol,
+          `matmul transB ${dtype}`,
+        );
         await check(ops.matmul(a.t, b2.t), ref.matmul(a.r, b2.r), tol, `matmul shared b ${dtype}`);
       }
     });
 
     it('add / mul with broadcasting', async () => {
-      const shapes: [number[], number[]][] = [[[5, 7], [5, 7]], [[4, 33], [33]], [[3, 1, 9], [1, 5, 9]], [[2, 3, 4], [3, 1]], [[1], [6, 2]], [[1, 4097], [1, 4097]]];
+      const shapes: [number[], number[]][] = [
+        [
+          [5, 7],
+          [5, 7],
+        ],
+        [[4, 33], [33]],
+        [
+          [3, 1, 9],
+          [1, 5, 9],
+        ],
+        [
+          [2, 3, 4],
+          [3, 1],
+        ],
+        [[1], [6, 2]],
+        [
+          [1, 4097],
+          [1, 4097],
+        ],
+      ];
       for (const dtype of FLOATS)
         for (const [sa, sb] of shapes) {
           const r = rng();
@@ -84,28 +119,44 @@ for (const device of backends) {
 
     it('softmax, layernorm, rmsnorm over the last axis (incl. long rows)', async () => {
       for (const dtype of FLOATS)
-        for (const shape of [[1, 1], [3, 7], [2, 33], [1, 11008]]) {
+        for (const shape of [
+          [1, 1],
+          [3, 7],
+          [2, 33],
+          [1, 11008],
+        ]) {
           const r = rng();
           const x = rnd(shape, dtype, r, 2);
           const C = shape[1];
           const w = rnd([C], dtype, r);
           const b = rnd([C], dtype, r);
           await check(ops.softmax(x.t), ref.softmax(x.r), 1, `softmax ${dtype} ${shape}`);
-          await check(ops.layernorm(x.t, w.t, b.t, 1e-5), ref.layernorm(x.r, w.r, b.r, 1e-5), 4, `layernorm ${dtype} ${shape}`);
+          await check(
+            ops.layernorm(x.t, w.t, b.t, 1e-5),
+            ref.layernorm(x.r, w.r, b.r, 1e-5),
+            4,
+            `layernorm ${dtype} ${shape}`,
+          );
           await check(ops.rmsnorm(x.t, w.t, 1e-6), ref.rmsnorm(x.r, w.r, 1e-6), 4, `rmsnorm ${dtype} ${shape}`);
         }
     });
 
     it('softmax of a fully masked row is zeros', async () => {
       const { tensor } = await import('../../src/index.js');
-      const x = tensor(new Float32Array([Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY, 0, 1]), [2, 2], { device });
+      const x = tensor(new Float32Array([Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY, 0, 1]), [2, 2], {
+        device,
+      });
       expect(Array.from(await ops.softmax(x).data()).slice(0, 2)).toEqual([0, 0]);
     });
 
     it('rope: half-split and interleaved, full and partial rotary dims', async () => {
       for (const dtype of FLOATS)
         for (const layout of ['half', 'interleaved'] as const)
-          for (const [shape, rotaryDim] of [[[5, 3, 64], undefined], [[2, 4, 2, 88], 32], [[1, 1, 128], undefined]] as [number[], number | undefined][]) {
+          for (const [shape, rotaryDim] of [
+            [[5, 3, 64], undefined],
+            [[2, 4, 2, 88], 32],
+            [[1, 1, 128], undefined],
+          ] as [number[], number | undefined][]) {
             const r = rng();
             const x = rnd(shape, dtype, r);
             const T = shape[shape.length - 3];
@@ -131,7 +182,12 @@ for (const device of backends) {
         const b = rnd([2, 4, 5], dtype, r);
         await check(ops.concat([a.t, b.t], 1), ref.concat([a.r, b.r], 1), 1, `concat ${dtype}`);
         const c = rnd([3, 3, 5], dtype, r);
-        await check(ops.concat([a.t, c.t.reshape([3, 3, 5]).reshape([3, 3, 5])].slice(0, 1), 0), ref.concat([a.r], 0), 1, `concat single ${dtype}`);
+        await check(
+          ops.concat([a.t, c.t.reshape([3, 3, 5]).reshape([3, 3, 5])].slice(0, 1), 0),
+          ref.concat([a.r], 0),
+          1,
+          `concat single ${dtype}`,
+        );
         await check(ops.slice(b.t, [1, 1, 2], [2, 4, 5]), ref.slice(b.r, [1, 1, 2], [2, 4, 5]), 1, `slice ${dtype}`);
         await check(ops.narrow(b.t, 2, 1, 4), ref.slice(b.r, [0, 0, 1], [2, 4, 4]), 1, `narrow ${dtype}`);
         const dst = rnd([4, 6, 5], dtype, r);
@@ -148,7 +204,10 @@ for (const device of backends) {
       for (const from of all)
         for (const to of all) {
           const r = rng();
-          const x = from === 'i32' || from === 'u8' ? randomTensor([3, 37], from, r, { device, intMax: 200 }) : rnd([3, 37], from, r, 100);
+          const x =
+            from === 'i32' || from === 'u8'
+              ? randomTensor([3, 37], from, r, { device, intMax: 200 })
+              : rnd([3, 37], from, r, 100);
           await check(ops.cast(x.t, to), ref.cast(x.r, to), 100, `cast ${from}→${to}`);
         }
       for (const from of FLOATS) {
@@ -186,7 +245,8 @@ for (const device of backends) {
           const q = rnd([c.B, c.Tq, c.Hq, c.D], dtype, r);
           const k = rnd([c.B, c.Tk, c.Hkv, c.D], dtype, r);
           const v = rnd([c.B, c.Tk, c.Hkv, c.D], dtype, r);
-          const maskShape = c.mask === '2d' ? [c.Tq, c.Tk] : c.mask === 'b1' ? [c.B, 1, c.Tq, c.Tk] : [c.B, c.Hq, c.Tq, c.Tk];
+          const maskShape =
+            c.mask === '2d' ? [c.Tq, c.Tk] : c.mask === 'b1' ? [c.B, 1, c.Tq, c.Tk] : [c.B, c.Hq, c.Tq, c.Tk];
           const mask = c.mask ? randomTensor(maskShape, 'f32', r, { device }) : undefined;
           if (mask) {
             // The Q-Former's causal mask: −10000 above the diagonal, 0 below.
@@ -200,7 +260,12 @@ for (const device of backends) {
             mask.t = (await import('../../src/index.js')).tensor(Float32Array.from(m), maskShape, { device });
           }
           const opts = { causal: c.causal, kvLen: c.kvLen, qOffset: c.qOffset };
-          await check(ops.attention(q.t, k.t, v.t, { ...opts, mask: mask?.t }), ref.attention(q.r, k.r, v.r, { ...opts, mask: mask?.r }), 1, `attention ${dtype} ${JSON.stringify(c)}`);
+          await check(
+            ops.attention(q.t, k.t, v.t, { ...opts, mask: mask?.t }),
+            ref.attention(q.r, k.r, v.r, { ...opts, mask: mask?.r }),
+            1,
+            `attention ${dtype} ${JSON.stringify(c)}`,
+          );
         }
     });
 
@@ -243,7 +308,10 @@ for (const device of backends) {
       ];
       for (const dtype of FLOATS)
         for (const s of settings)
-          for (const [B, V] of [[1, 40194], [3, 1000]]) {
+          for (const [B, V] of [
+            [1, 40194],
+            [3, 1000],
+          ]) {
             const r = rng();
             const logits = rnd([B, V], dtype, r, 3);
             const penalty = s.penalty ? randomTensor([12], 'i32', r, { device, intMax: V }) : undefined;
@@ -255,7 +323,12 @@ for (const device of backends) {
             for (const counter of [0, 1, 17]) {
               const opts = { ...s, seed: 1234 + seed, counter };
               const got = ops.sample(logits.t, { ...opts, penaltyIds: penalty?.t, allowedMask: mask?.t });
-              await check(got, ref.sample(logits.r, { ...opts, penaltyIds: penalty?.r, allowedMask: mask?.r }), 1, `sample ${dtype} ${JSON.stringify(s)} B=${B}`);
+              await check(
+                got,
+                ref.sample(logits.r, { ...opts, penaltyIds: penalty?.r, allowedMask: mask?.r }),
+                1,
+                `sample ${dtype} ${JSON.stringify(s)} B=${B}`,
+              );
             }
           }
     });

@@ -94,7 +94,12 @@ export class BpeEncoder {
     const normalized = this.normalize(text);
     if (normalized.length === 0) return [];
     const chars = Array.from(normalized); // code points, not UTF-16 units
-    const syms: Symbol[] = chars.map((c, i) => ({ text: c, prev: i - 1, next: i + 1 < chars.length ? i + 1 : -1, alive: true }));
+    const syms: Symbol[] = chars.map((c, i) => ({
+      text: c,
+      prev: i - 1,
+      next: i + 1 < chars.length ? i + 1 : -1,
+      alive: true,
+    }));
     const agenda = new Agenda();
     const offer = (left: number, right: number) => {
       if (left < 0 || right < 0) return;
@@ -126,7 +131,8 @@ export class BpeEncoder {
       if (this.model.byteFallback) {
         for (const b of enc.encode(syms[i].text)) {
           const bid = this.byteIds[b];
-          if (bid < 0) throw new Error(`tokenizer.model has no byte piece <0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
+          if (bid < 0)
+            throw new Error(`tokenizer.model has no byte piece <0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
           ids.push(bid);
         }
       } else {

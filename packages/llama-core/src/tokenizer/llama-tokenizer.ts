@@ -53,13 +53,16 @@ export class LlamaTokenizer implements TokenPieces {
     this.unkId = model.unkId;
     this.idToText = model.pieces.map((p) => p.piece);
     for (const [content, id] of Object.entries(addedTokens)) {
-      if (!Number.isInteger(id) || id < 0 || id > 10_000_000) throw new Error(`added token ${content} has an invalid id ${id}`);
+      if (!Number.isInteger(id) || id < 0 || id > 10_000_000)
+        throw new Error(`added token ${content} has an invalid id ${id}`);
       if (id < this.idToText.length && this.idToText[id] !== content)
         throw new Error(`added token ${content} (id ${id}) collides with the piece ${this.idToText[id]}`);
       this.idToText[id] = content;
       this.addNoSplit({ content, id, lstrip: true, rstrip: true, special: false });
     }
-    for (let id = 0; id < this.idToText.length; id++) if (this.idToText[id] === undefined) throw new Error(`token id ${id} has no piece or added token (added_tokens.json leaves a gap)`);
+    for (let id = 0; id < this.idToText.length; id++)
+      if (this.idToText[id] === undefined)
+        throw new Error(`token id ${id} has no piece or added token (added_tokens.json leaves a gap)`);
     model.pieces.forEach((p, id) => {
       if (p.type === PieceType.Control || p.type === PieceType.Unknown) this.special.add(id);
     });
@@ -93,12 +96,16 @@ export class LlamaTokenizer implements TokenPieces {
     const map = json('special_tokens_map.json') ?? {};
     const specials: { content: string; lstrip?: boolean; rstrip?: boolean }[] = [];
     for (const key of ['bos_token', 'eos_token', 'unk_token']) {
-      const entry = (config[key] ?? map[key]) as string | { content: string; lstrip?: boolean; rstrip?: boolean } | undefined;
+      const entry = (config[key] ?? map[key]) as
+        | string
+        | { content: string; lstrip?: boolean; rstrip?: boolean }
+        | undefined;
       if (!entry) continue;
       specials.push(typeof entry === 'string' ? { content: entry } : entry);
     }
     if (specials.length === 0) {
-      for (const id of [model.unkId, model.bosId, model.eosId]) if (id >= 0 && id < model.pieces.length) specials.push({ content: model.pieces[id].piece });
+      for (const id of [model.unkId, model.bosId, model.eosId])
+        if (id >= 0 && id < model.pieces.length) specials.push({ content: model.pieces[id].piece });
     }
     return new LlamaTokenizer(model, added, specials);
   }

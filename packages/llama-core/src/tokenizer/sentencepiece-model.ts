@@ -188,17 +188,25 @@ export function serializeSentencePieceModel(model: SentencePieceModel): Uint8Arr
     chunks.push(lengthDelimited(1, body));
   }
   const trainer = [
-    ...varintBytes(3 << 3), ...varintBytes(model.modelType),
-    ...varintBytes(35 << 3), ...varintBytes(model.byteFallback ? 1 : 0),
-    ...varintBytes(40 << 3), ...varintBytes(model.unkId),
-    ...varintBytes(41 << 3), ...varintBytes(model.bosId),
-    ...varintBytes(42 << 3), ...varintBytes(model.eosId),
-    ...varintBytes(43 << 3), ...varintBytes(model.padId),
+    ...varintBytes(3 << 3),
+    ...varintBytes(model.modelType),
+    ...varintBytes(35 << 3),
+    ...varintBytes(model.byteFallback ? 1 : 0),
+    ...varintBytes(40 << 3),
+    ...varintBytes(model.unkId),
+    ...varintBytes(41 << 3),
+    ...varintBytes(model.bosId),
+    ...varintBytes(42 << 3),
+    ...varintBytes(model.eosId),
+    ...varintBytes(43 << 3),
+    ...varintBytes(model.padId),
   ];
   chunks.push(lengthDelimited(2, trainer));
   const normalizer = [
-    ...varintBytes(3 << 3), ...varintBytes(model.addDummyPrefix ? 1 : 0),
-    ...varintBytes(4 << 3), ...varintBytes(model.removeExtraWhitespaces ? 1 : 0),
+    ...varintBytes(3 << 3),
+    ...varintBytes(model.addDummyPrefix ? 1 : 0),
+    ...varintBytes(4 << 3),
+    ...varintBytes(model.removeExtraWhitespaces ? 1 : 0),
   ];
   chunks.push(lengthDelimited(3, normalizer));
   return Uint8Array.from(chunks.flat());

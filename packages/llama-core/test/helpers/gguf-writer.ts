@@ -108,17 +108,49 @@ export function writeGguf(path: string, metadata: Record<string, GgufValue>, ten
   for (const [key, v] of Object.entries(metadata)) {
     head.str(key);
     switch (v.type) {
-      case 'u32': head.u32(T.u32); head.u32(v.value); break;
-      case 'i32': head.u32(T.i32); head.i32(v.value); break;
-      case 'f32': head.u32(T.f32); head.f32(v.value); break;
-      case 'bool': head.u32(T.bool); head.push(Buffer.from([v.value ? 1 : 0])); break;
-      case 'string': head.u32(T.string); head.str(v.value); break;
-      case 'string[]': head.u32(T.array); head.u32(T.string); head.u64(v.value.length); for (const s of v.value) head.str(s); break;
-      case 'f32[]': head.u32(T.array); head.u32(T.f32); head.u64(v.value.length); for (const x of v.value) head.f32(x); break;
-      case 'i32[]': head.u32(T.array); head.u32(T.i32); head.u64(v.value.length); for (const x of v.value) head.i32(x); break;
+      case 'u32':
+        head.u32(T.u32);
+        head.u32(v.value);
+        break;
+      case 'i32':
+        head.u32(T.i32);
+        head.i32(v.value);
+        break;
+      case 'f32':
+        head.u32(T.f32);
+        head.f32(v.value);
+        break;
+      case 'bool':
+        head.u32(T.bool);
+        head.push(Buffer.from([v.value ? 1 : 0]));
+        break;
+      case 'string':
+        head.u32(T.string);
+        head.str(v.value);
+        break;
+      case 'string[]':
+        head.u32(T.array);
+        head.u32(T.string);
+        head.u64(v.value.length);
+        for (const s of v.value) head.str(s);
+        break;
+      case 'f32[]':
+        head.u32(T.array);
+        head.u32(T.f32);
+        head.u64(v.value.length);
+        for (const x of v.value) head.f32(x);
+        break;
+      case 'i32[]':
+        head.u32(T.array);
+        head.u32(T.i32);
+        head.u64(v.value.length);
+        for (const x of v.value) head.i32(x);
+        break;
     }
   }
-  const blobs = tensors.map((t) => (t.type === 'f32' ? Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength) : q8_0(t.data)));
+  const blobs = tensors.map((t) =>
+    t.type === 'f32' ? Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength) : q8_0(t.data),
+  );
   let offset = 0;
   tensors.forEach((t, i) => {
     head.str(t.name);

@@ -58,10 +58,26 @@ export function writeSeedTokenizerDir(dir: string): void {
   added['<img>'] = 40192;
   added['</img>'] = 40193;
   writeFileSync(join(dir, 'added_tokens.json'), JSON.stringify(added));
-  const tok = (content: string) => ({ __type: 'AddedToken', content, lstrip: false, normalized: true, rstrip: false, single_word: false });
+  const tok = (content: string) => ({
+    __type: 'AddedToken',
+    content,
+    lstrip: false,
+    normalized: true,
+    rstrip: false,
+    single_word: false,
+  });
   writeFileSync(
     join(dir, 'tokenizer_config.json'),
-    JSON.stringify({ bos_token: tok('<s>'), eos_token: tok('</s>'), unk_token: tok('<unk>'), model_max_length: 2048, tokenizer_class: 'LlamaTokenizer' }),
+    JSON.stringify({
+      bos_token: tok('<s>'),
+      eos_token: tok('</s>'),
+      unk_token: tok('<unk>'),
+      model_max_length: 2048,
+      tokenizer_class: 'LlamaTokenizer',
+    }),
   );
-  writeFileSync(join(dir, 'special_tokens_map.json'), JSON.stringify({ bos_token: '<s>', eos_token: '</s>', unk_token: '<unk>' }));
+  writeFileSync(
+    join(dir, 'special_tokens_map.json'),
+    JSON.stringify({ bos_token: '<s>', eos_token: '</s>', unk_token: '<unk>' }),
+  );
 }

@@ -19,7 +19,17 @@ export interface TinyConfig {
   ropeTheta: number;
 }
 
-export const TINY: TinyConfig = { dim: 64, ffnDim: 160, nLayers: 2, nHeads: 4, nKvHeads: 2, vocabSize: 320, maxSeq: 256, eps: 1e-5, ropeTheta: 10000 };
+export const TINY: TinyConfig = {
+  dim: 64,
+  ffnDim: 160,
+  nLayers: 2,
+  nHeads: 4,
+  nKvHeads: 2,
+  vocabSize: 320,
+  maxSeq: 256,
+  eps: 1e-5,
+  ropeTheta: 10000,
+};
 
 function mulberry32(seed: number): () => number {
   let s = seed >>> 0;
@@ -39,7 +49,8 @@ export function tinyWeights(c: TinyConfig, seed = 1): Map<string, { shape: numbe
   const w = new Map<string, { shape: number[]; data: Float32Array }>();
   const mat = (name: string, rows: number, cols: number, scale: number) =>
     w.set(name, { shape: [rows, cols], data: Float32Array.from({ length: rows * cols }, () => normal() * scale) });
-  const vec = (name: string, n: number) => w.set(name, { shape: [n], data: Float32Array.from({ length: n }, () => 1 + 0.1 * normal()) });
+  const vec = (name: string, n: number) =>
+    w.set(name, { shape: [n], data: Float32Array.from({ length: n }, () => 1 + 0.1 * normal()) });
   const headDim = c.dim / c.nHeads;
   mat('model.embed_tokens.weight', c.vocabSize, c.dim, 1);
   for (let l = 0; l < c.nLayers; l++) {
@@ -92,10 +103,21 @@ export function writeSafetensors(path: string, tensors: Map<string, { shape: num
   json += ' '.repeat((8 - (json.length % 8)) % 8);
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(json.length));
-  writeFileSync(path, Buffer.concat([len, Buffer.from(json), ...[...tensors.values()].map((t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength))]));
+  writeFileSync(
+    path,
+    Buffer.concat([
+      len,
+      Buffer.from(json),
+      ...[...tensors.values()].map((t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)),
+    ]),
+  );
 }
 
-export function writeTinyHfDir(dir: string, c: TinyConfig, weights: Map<string, { shape: number[]; data: Float32Array }>): void {
+export function writeTinyHfDir(
+  dir: string,
+  c: TinyConfig,
+  weights: Map<string, { shape: number[]; data: Float32Array }>,
+): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'config.json'), JSON.stringify(tinyHfConfig(c), null, 2));
   writeFileSync(join(dir, 'generation_config.json'), JSON.stringify({ bos_token_id: 1, eos_token_id: 2 }));
@@ -116,7 +138,12 @@ function permuteForGguf(data: Float32Array, rows: number, cols: number, heads: n
   return out;
 }
 
-export function writeTinyGguf(path: string, c: TinyConfig, weights: Map<string, { shape: number[]; data: Float32Array }>, quant: 'f32' | 'q8_0'): void {
+export function writeTinyGguf(
+  path: string,
+  c: TinyConfig,
+  weights: Map<string, { shape: number[]; data: Float32Array }>,
+  quant: 'f32' | 'q8_0',
+): void {
   const tokens = ['<unk>', '<s>', '</s>'];
   for (let b = 0; b < 256; b++) tokens.push(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
   for (let i = tokens.length; i < c.vocabSize; i++) tokens.push(`\u2581t${i}`);

@@ -32,9 +32,21 @@ export function tinySpModel(): SentencePieceModel {
     { piece: '<s>', score: 0, type: PieceType.Control },
     { piece: '</s>', score: 0, type: PieceType.Control },
   ];
-  for (let b = 0; b < 256; b++) pieces.push({ piece: `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`, score: 0, type: PieceType.Byte });
-  for (let i = pieces.length; i < TINY.vocabSize; i++) pieces.push({ piece: `\u2581t${i}`, score: -i, type: PieceType.Normal });
-  return { pieces, modelType: 2, byteFallback: true, addDummyPrefix: true, removeExtraWhitespaces: false, unkId: 0, bosId: 1, eosId: 2, padId: -1 };
+  for (let b = 0; b < 256; b++)
+    pieces.push({ piece: `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`, score: 0, type: PieceType.Byte });
+  for (let i = pieces.length; i < TINY.vocabSize; i++)
+    pieces.push({ piece: `\u2581t${i}`, score: -i, type: PieceType.Normal });
+  return {
+    pieces,
+    modelType: 2,
+    byteFallback: true,
+    addDummyPrefix: true,
+    removeExtraWhitespaces: false,
+    unkId: 0,
+    bosId: 1,
+    eosId: 2,
+    padId: -1,
+  };
 }
 
 export function tinyTokenizer(): LlamaTokenizer {
@@ -45,5 +57,8 @@ export function tinyTokenizer(): LlamaTokenizer {
 export function writeTinyModelDir(dir: string, seed = 42): void {
   writeTinyHfDir(dir, TINY, tinyWeights(TINY, seed));
   writeFileSync(join(dir, 'tokenizer.model'), serializeSentencePieceModel(tinySpModel()));
-  writeFileSync(join(dir, 'special_tokens_map.json'), JSON.stringify({ bos_token: '<s>', eos_token: '</s>', unk_token: '<unk>' }));
+  writeFileSync(
+    join(dir, 'special_tokens_map.json'),
+    JSON.stringify({ bos_token: '<s>', eos_token: '</s>', unk_token: '<unk>' }),
+  );
 }
