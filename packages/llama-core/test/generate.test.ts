@@ -109,10 +109,13 @@ describe('generate()', () => {
     cache.dispose();
   });
 
-  it('does not grow memory over many generations and sessions', async () => {
+  it('does not grow memory over a long generation and many sessions', async () => {
     await generateText(model, tokenizer, PROMPT, { temperature: 0.8, maxNewTokens: 8 });
     await synchronize();
     const before = memoryInfo();
+    // One long generation (to near the end of the 256-token context) and many short sessions.
+    const long = await generateText(model, tokenizer, PROMPT, { temperature: 0.9, seed: 99, maxNewTokens: 240 });
+    expect(long.ids.length).toBeGreaterThan(100);
     for (let i = 0; i < 20; i++)
       await generateText(model, tokenizer, PROMPT, {
         temperature: 0.8,

@@ -55,6 +55,23 @@ async function ours(model: LlamaModel): Promise<{ tokens: number[]; probs: Float
   return { tokens, probs };
 }
 
+/** Our next-token probabilities when fed `forced` (teacher forcing: the same history as the reference). */
+async function oursForced(model: LlamaModel, forced: number[]): Promise<Float64Array[]> {
+  const cache = new KvCache(config, 'cpu', TINY.maxSeq);
+  const probs: Float64Array[] = [];
+  let input = PROMPT;
+  for (let s = 0; s < forced.length; s++) {
+    const logits = model.forward(input, cache);
+    probs.push(softmax((await logits.data()) as Float32Array));
+    logits.dispose();
+    input = [forced[s]];
+  }
+  cache.dispose();
+  return probs;
+}
+
+const argmax = (p: Float64Array) => p.reduce((best, x, i) => (x > p[best] ? i : best), 0);
+
 async function reference(ggufPath: string): Promise<{ tokens: number[]; probs: Map<number, number>[] }> {
   const model: NlcModel = await llama.loadModel({ modelPath: ggufPath });
   const context = await model.createContext({ contextSize: TINY.maxSeq, threads: 2 });
@@ -97,17 +114,23 @@ describe('LLaMA forward against llama.cpp', () => {
     expect(worst).toBeLessThan(2e-3);
   });
 
-  it('int8 weights (q8 per row vs Q8_0): same greedy tokens for most steps, close probabilities', async () => {
-    const [a, b] = [await ours(ourModel(true)), await reference(join(dir, 'tiny-q8.gguf'))];
-    // Two different 8-bit schemes: the first divergence may come late; before it, probabilities agree loosely.
-    let agree = 0;
-    while (agree < STEPS && a.tokens[agree] === b.tokens[agree]) agree++;
-    console.log(`q8 agree ${agree} ours ${a.tokens.join(' ')} ref ${b.tokens.join(' ')}`);
-    expect(agree).toBeGreaterThanOrEqual(16);
+  it('int8 weights (seed q8 per row vs llama.cpp Q8_0): the same greedy token at every step where the reference is not a near-tie, close probabilities', async () => {
+    const b = await reference(join(dir, 'tiny-q8.gguf'));
+    // Both engines see the same history (llama.cpp's greedy tokens), so one near-tie cannot derail the rest.
+    const probs = await oursForced(ourModel(true), b.tokens);
+    let same = 0;
     let worst = 0;
-    for (let s = 0; s < agree; s++)
-      for (const [id, p] of b.probs[s]) worst = Math.max(worst, Math.abs(a.probs[s][id] - p));
-    console.log(`q8 worst prob diff ${worst}`);
+    for (let s = 0; s < STEPS; s++) {
+      const ref = [...b.probs[s].entries()].sort((x, y) => y[1] - x[1]);
+      const margin = ref[0][1] - (ref[1]?.[1] ?? 0);
+      const ours = argmax(probs[s]);
+      if (ours === b.tokens[s]) same++;
+      // Two 8-bit schemes may only disagree where llama.cpp itself is within a few percent of a tie.
+      else expect(margin, `step ${s}: ours ${ours}, llama.cpp ${b.tokens[s]} with margin ${margin}`).toBeLessThan(0.05);
+      for (const [id, p] of b.probs[s]) worst = Math.max(worst, Math.abs(probs[s][id] - p));
+    }
+    console.log(`q8 same greedy token at ${same}/${STEPS} steps, worst prob diff ${worst}`);
+    expect(same).toBeGreaterThanOrEqual(32);
     expect(worst).toBeLessThan(3e-2);
   });
 });
