@@ -4,17 +4,21 @@
  */
 import { Command } from 'commander';
 import pkg from '../package.json';
+import { embedCommand } from './commands/embed.js';
 import { generateCommand } from './commands/generate.js';
 import { infoCommand } from './commands/info.js';
 import { inspectCommand } from './commands/inspect.js';
+import { tokenizeCommand } from './commands/tokenize.js';
 
 const program = new Command()
   .name('seed')
-  .description('Run SEED-LLaMA from Node: runtime info, weight-file inspection, text generation')
+  .description('Run SEED-LLaMA from Node: runtime info, weight-file inspection, text generation, image tokenization')
   .version(pkg.version, '-v, --version')
   .showHelpAfterError('(run `seed --help` for the commands)')
   .addCommand(infoCommand(pkg.version))
   .addCommand(inspectCommand())
-  .addCommand(generateCommand());
+  .addCommand(generateCommand())
+  .addCommand(tokenizeCommand())
+  .addCommand(embedCommand());
 
 await program.parseAsync(process.argv);
