@@ -11,6 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ops, setCpuThreads, synchronize, type Tensor, tensor, writeSafetensors } from '@seed/cuda-kernels';
 import { SEED2_CONFIG, SeedTokenizer, seedWeightSpecs } from '../src/index.js';
 
@@ -23,7 +24,7 @@ const arg = (name: string, dflt: string) => {
 const repeat = Number(arg('--repeat', '3'));
 const threads = Number(arg('--threads', '2'));
 const dtype = arg('--dtype', 'f32') as 'f32' | 'auto';
-const REF = join(__dirname, '..', '..', '..', 'tools', 'golden', 'seed_tokenizer_ref.py');
+const REF = fileURLToPath(new URL('../../../tools/golden/seed_tokenizer_ref.py', import.meta.url));
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const log = (s: string) => process.stderr.write(`${s}\n`);
