@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import pkg from '../package.json';
+import { convertCommand } from './commands/convert.js';
 import { embedCommand } from './commands/embed.js';
 import { generateCommand } from './commands/generate.js';
 import { infoCommand } from './commands/info.js';
@@ -12,13 +13,16 @@ import { tokenizeCommand } from './commands/tokenize.js';
 
 const program = new Command()
   .name('seed')
-  .description('Run SEED-LLaMA from Node: runtime info, weight-file inspection, text generation, image tokenization')
+  .description(
+    'Run SEED-LLaMA from Node: runtime info, weight-file inspection, text generation, image tokenization, checkpoint conversion',
+  )
   .version(pkg.version, '-v, --version')
   .showHelpAfterError('(run `seed --help` for the commands)')
   .addCommand(infoCommand(pkg.version))
   .addCommand(inspectCommand())
   .addCommand(generateCommand())
   .addCommand(tokenizeCommand())
-  .addCommand(embedCommand());
+  .addCommand(embedCommand())
+  .addCommand(convertCommand());
 
 await program.parseAsync(process.argv);

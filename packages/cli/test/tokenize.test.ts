@@ -4,7 +4,8 @@
  * tools/golden/seed_tokenizer_ref.py). Spawns the built dist/bin.js.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openWeights } from '@seed/cuda-kernels';
@@ -76,5 +77,45 @@ describe('seed embed', () => {
     const bad = seed('embed', '--tokenizer', tokenizer, '--codes', '1,2,x');
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/code 2 \('x'\) is not an integer/);
+  });
+});
+
+describe('seed convert', () => {
+  it('converts the tokenizer’s pickles to safetensors that load to the same codes', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'seed-cli-convert-'));
+    try {
+      for (const [src, dst] of [
+        ['seed_quantizer.pt', 'seed_quantizer.safetensors'],
+        ['eva_vit_g.pth', 'eva_vit_g.safetensors'],
+      ]) {
+        const r = seed('convert', join(tokenizer, src), join(dir, dst), '--json');
+        expect(r.code).toBe(0);
+        const out = JSON.parse(r.stdout) as { files: string[]; tensors: number; bytes: number };
+        expect(out.files).toEqual([join(dir, dst)]);
+        expect(out.tensors).toBeGreaterThan(10);
+      }
+      copyFileSync(join(tokenizer, 'config.json'), join(dir, 'config.json'));
+      const r = seed('tokenize', image(3), '--tokenizer', dir, '--dtype', 'f32', '--json');
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout).images[0].codes).toEqual(golden.images[3].codes);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a bad input is exit code 1 with a message, and nothing is written', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'seed-cli-convert-'));
+    try {
+      writeFileSync(join(dir, 'bad.pt'), 'PK\x03\x04 not really');
+      const r = seed('convert', join(dir, 'bad.pt'), join(dir, 'out.safetensors'));
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^seed convert: .*bad\.pt/);
+      expect(existsSync(join(dir, 'out.safetensors'))).toBe(false);
+      const d = seed('convert', join(tokenizer, 'seed_quantizer.pt'), join(dir, 'x.safetensors'), '--dtype', 'int3');
+      expect(d.code).toBe(1);
+      expect(d.stderr).toMatch(/unknown --dtype int3/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -11,11 +11,19 @@ import { SafetensorsFile } from './safetensors.js';
 import { ShardedWeights } from './sharded.js';
 import type { WeightFile } from './types.js';
 
+export { type ConvertOptions, type ConvertResult, convertToSafetensors, safetensorsName } from './convert-file.js';
 export { PytorchCheckpoint } from './pytorch.js';
 export { SafetensorsFile } from './safetensors.js';
 export { writeSafetensors } from './safetensors-writer.js';
 export { ShardedWeights } from './sharded.js';
-export { FILE_DTYPE_SIZE, type FileDType, type LoadOptions, type TensorInfo, type WeightFile } from './types.js';
+export {
+  FILE_DTYPE_SIZE,
+  type FileDType,
+  type LoadOptions,
+  type StoredBytes,
+  type TensorInfo,
+  type WeightFile,
+} from './types.js';
 export { isTuple, type PickleValue, type StorageRef, type TensorRef, type Tuple, unpickle } from './unpickler.js';
 
 /**

@@ -9,7 +9,14 @@
 import { basename } from 'node:path';
 import { MappedFile } from '../tensor.js';
 import { tensorFromStored } from './convert.js';
-import { FILE_DTYPE_SIZE, type FileDType, type LoadOptions, type TensorInfo, type WeightFile } from './types.js';
+import {
+  FILE_DTYPE_SIZE,
+  type FileDType,
+  type LoadOptions,
+  type StoredBytes,
+  type TensorInfo,
+  type WeightFile,
+} from './types.js';
 import { isTuple, type PickleValue, type TensorRef, unpickle } from './unpickler.js';
 import { readZipDirectory, type ZipEntry } from './zip.js';
 
@@ -76,9 +83,25 @@ export class PytorchCheckpoint implements WeightFile {
   }
 
   load(name: string, options: LoadOptions = {}) {
+    const v = this.#view(name);
+    if (v.byteOffset !== undefined)
+      return tensorFromStored(v.bytes, v.dtype, v.shape, options, v.what, { file: v.file, byteOffset: v.byteOffset });
+    return tensorFromStored(v.bytes, v.dtype, v.shape, options, v.what);
+  }
+
+  stored(name: string): StoredBytes {
+    const v = this.#view(name);
+    return v.byteOffset !== undefined
+      ? { path: this.path, byteOffset: v.byteOffset, byteLength: v.bytes.byteLength }
+      : { bytes: v.bytes };
+  }
+
+  /** A tensor's bytes, checked against its storage: a view of the mapping when contiguous, else a gathered copy. */
+  #view(name: string) {
     const t = this.#ref(name);
     const what = `${basename(this.path)}: tensor ${name}`;
-    if (!this.#file) throw new Error(`${basename(this.path)} was closed`);
+    const file = this.#file;
+    if (!file) throw new Error(`${basename(this.path)} was closed`);
     const dtype = STORAGE_DTYPE[t.storage.type];
     const es = FILE_DTYPE_SIZE[dtype];
     const entry = this.#entries.get(`${this.#prefix}data/${t.storage.key}`);
@@ -104,14 +127,12 @@ export class PytorchCheckpoint implements WeightFile {
       if (t.size[d] !== 1 && t.stride[d] !== expected) contiguous = false;
       expected *= t.size[d];
     }
+    const shape = [...t.size];
     if (contiguous || n === 0) {
       const bytes = storage.subarray(t.offset * es, (t.offset + n) * es);
-      return tensorFromStored(bytes, dtype, [...t.size], options, what, {
-        file: this.#file,
-        byteOffset: entry.dataOffset + t.offset * es,
-      });
+      return { what, file, dtype, shape, bytes, byteOffset: entry.dataOffset + t.offset * es };
     }
-    return tensorFromStored(gather(storage, es, t), dtype, [...t.size], options, what);
+    return { what, file, dtype, shape, bytes: gather(storage, es, t), byteOffset: undefined };
   }
 
   close(): void {

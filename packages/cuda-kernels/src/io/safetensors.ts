@@ -6,7 +6,14 @@
 import { basename } from 'node:path';
 import { MappedFile } from '../tensor.js';
 import { tensorFromStored } from './convert.js';
-import { FILE_DTYPE_SIZE, isFileDType, type LoadOptions, type TensorInfo, type WeightFile } from './types.js';
+import {
+  FILE_DTYPE_SIZE,
+  isFileDType,
+  type LoadOptions,
+  type StoredBytes,
+  type TensorInfo,
+  type WeightFile,
+} from './types.js';
 
 /** Real headers are kilobytes to a few megabytes; a larger length means a corrupt file or not safetensors. */
 const MAX_HEADER = 100 * 1024 * 1024;
@@ -128,6 +135,12 @@ export class SafetensorsFile implements WeightFile {
       file: this.#file,
       byteOffset: e.begin,
     });
+  }
+
+  stored(name: string): StoredBytes {
+    const e = this.#entry(name);
+    if (!this.#file) throw new Error(`${basename(this.path)} was closed`);
+    return { path: this.path, byteOffset: e.begin, byteLength: e.end - e.begin };
   }
 
   close(): void {

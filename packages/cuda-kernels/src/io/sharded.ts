@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { LoadOptions, TensorInfo, WeightFile } from './types.js';
+import type { LoadOptions, StoredBytes, TensorInfo, WeightFile } from './types.js';
 
 /** A sharded checkpoint read through its `*.index.json`. */
 export class ShardedWeights implements WeightFile {
@@ -78,6 +78,10 @@ export class ShardedWeights implements WeightFile {
 
   load(name: string, options?: LoadOptions) {
     return this.#shard(name).load(name, options);
+  }
+
+  stored(name: string): StoredBytes {
+    return this.#shard(name).stored(name);
   }
 
   close(): void {

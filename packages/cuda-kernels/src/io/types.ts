@@ -43,6 +43,9 @@ export interface LoadOptions {
   device?: Device;
 }
 
+/** A tensor's stored bytes: a contiguous byte range of a file, or a copy gathered from a strided view. */
+export type StoredBytes = { path: string; byteOffset: number; byteLength: number } | { bytes: Uint8Array };
+
 /** An open weight file (or a sharded set seen as one): list, inspect and load tensors by name. */
 export interface WeightFile {
   /** The path it was opened from. */
@@ -59,6 +62,11 @@ export interface WeightFile {
    * becomes i32 (an error if a value does not fit), I16/I8 become i32, F64 becomes f32, BOOL becomes u8.
    */
   load(name: string, options?: LoadOptions): Tensor;
+  /**
+   * Where a tensor's bytes are, as stored (the file's dtype, row-major): a byte range of a file when they
+   * lie there contiguously — so they can be streamed with plain reads — or else a gathered copy.
+   */
+  stored(name: string): StoredBytes;
   /** Drop the file mappings; tensors already loaded stay valid (they keep their pages mapped). */
   close(): void;
 }

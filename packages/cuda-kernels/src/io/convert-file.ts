@@ -1,0 +1,223 @@
+/**
+ * Checkpoint → safetensors conversion that streams: the header is computed from the listing, then each
+ * tensor's stored bytes are copied with plain file reads in 16 MiB chunks (a strided PyTorch view is
+ * gathered first; a float tensor converted to another dtype is converted alone), so memory stays bounded
+ * by one chunk or one converted tensor whatever the checkpoint's size. Output is written to a temporary
+ * file and renamed into place: nobody sees a half-written file, and a failure leaves none behind.
+ */
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { type FileHandle, open, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { openWeights } from './index.js';
+import { FILE_DTYPE_SIZE, type FileDType, type WeightFile } from './types.js';
+
+export interface ConvertOptions {
+  /** Convert float tensors (F64/F32/F16/BF16) to this dtype; integer tensors are kept as stored. */
+  dtype?: 'f32' | 'f16' | 'bf16';
+  /** Called as bytes are written: bytes done, bytes in all, the tensor being written. */
+  onProgress?: (doneBytes: number, totalBytes: number, name: string) => void;
+}
+
+export interface ConvertResult {
+  /** Safetensors files written (shards first, then nothing else). */
+  files: string[];
+  /** The index written for a sharded input, else undefined. */
+  index?: string;
+  tensors: number;
+  bytes: number;
+}
+
+const CHUNK = 16 << 20;
+const TARGET: Record<'f32' | 'f16' | 'bf16', FileDType> = { f32: 'F32', f16: 'F16', bf16: 'BF16' };
+const isFloat = (d: FileDType) => d === 'F64' || d === 'F32' || d === 'F16' || d === 'BF16';
+
+/** The shard name a PyTorch shard becomes: pytorch_model-00001-of-00002.bin → model-00001-of-00002.safetensors. */
+export function safetensorsName(name: string): string {
+  const stem = name.replace(/\.(bin|pt|pth|ckpt|safetensors)$/i, '');
+  return `${stem.replace(/^pytorch_model/, 'model')}.safetensors`;
+}
+
+/** Find the index or single file a directory holds. */
+function resolveInput(input: string): { path: string; sharded: boolean } {
+  if (!existsSync(input)) throw new Error(`${input}: no such file or directory`);
+  if (statSync(input).isDirectory()) {
+    for (const n of [
+      'pytorch_model.bin.index.json',
+      'model.safetensors.index.json',
+      'pytorch_model.bin',
+      'model.safetensors',
+    ]) {
+      const p = join(input, n);
+      if (existsSync(p)) return { path: p, sharded: n.endsWith('.index.json') };
+    }
+    throw new Error(
+      `${input}: no pytorch_model.bin, pytorch_model.bin.index.json or safetensors weights in this directory`,
+    );
+  }
+  return { path: input, sharded: input.endsWith('.index.json') };
+}
+
+/**
+ * Rewrite a PyTorch checkpoint (`.pt` / `.pth` / `.bin`), a sharded set (its `*.index.json` or the directory
+ * holding it) or a safetensors file as safetensors. A single input becomes the file `output` (or
+ * `output/<name>.safetensors` when `output` is a directory); a sharded input becomes one safetensors shard
+ * per input shard plus `model.safetensors.index.json` in the directory `output` (created if missing).
+ */
+export async function convertToSafetensors(
+  input: string,
+  output: string,
+  options: ConvertOptions = {},
+): Promise<ConvertResult> {
+  if (options.dtype !== undefined && !(options.dtype in TARGET))
+    throw new Error(`convert: unknown dtype '${options.dtype}' (expected f32, f16 or bf16)`);
+  const src = resolveInput(input);
+  const weights = openWeights(src.path);
+  try {
+    // ---- plan every output file before writing anything ----
+    const plan: { path: string; names: string[] }[] = [];
+    if (src.sharded) {
+      if (existsSync(output) && !statSync(output).isDirectory())
+        throw new Error(`${output}: a sharded checkpoint converts into a directory, and this is a file`);
+      const byShard = new Map<string, string[]>();
+      const map = shardMap(src.path);
+      for (const t of weights.tensors) {
+        const shard = map.get(t.name) as string;
+        if (!byShard.has(shard)) byShard.set(shard, []);
+        byShard.get(shard)?.push(t.name);
+      }
+      for (const [shard, names] of [...byShard].sort(([a], [b]) => a.localeCompare(b)))
+        plan.push({ path: join(output, safetensorsName(shard)), names });
+    } else {
+      const target =
+        existsSync(output) && statSync(output).isDirectory()
+          ? join(output, safetensorsName(basename(src.path)))
+          : output;
+      if (!existsSync(dirname(resolve(target)))) throw new Error(`${dirname(resolve(target))}: no such directory`);
+      plan.push({ path: target, names: weights.tensors.map((t) => t.name) });
+    }
+    for (const p of plan)
+      if (resolve(p.path) === resolve(src.path)) throw new Error(`${p.path}: the output would overwrite the input`);
+
+    const outDType = (d: FileDType): FileDType => (options.dtype && isFloat(d) ? TARGET[options.dtype] : d);
+    const sizeOf = (name: string) => {
+      const info = weights.info(name);
+      return info.shape.reduce((a, b) => a * b, 1) * FILE_DTYPE_SIZE[outDType(info.dtype)];
+    };
+    const total = plan.reduce((s, p) => s + p.names.reduce((a, n) => a + sizeOf(n), 0), 0);
+    if (src.sharded) mkdirSync(output, { recursive: true });
+
+    let done = 0;
+    const written: string[] = [];
+    const weightMap: Record<string, string> = {};
+    for (const p of plan) {
+      await writeOne(weights, p.path, p.names, outDType, options, (n, name) => {
+        done += n;
+        options.onProgress?.(done, total, name);
+      });
+      written.push(p.path);
+      for (const n of p.names) weightMap[n] = basename(p.path);
+    }
+    let index: string | undefined;
+    if (src.sharded) {
+      index = join(output, 'model.safetensors.index.json');
+      await writeFile(
+        index,
+        `${JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2)}\n`,
+      );
+    }
+    return { files: written, index, tensors: weights.tensors.length, bytes: total };
+  } finally {
+    weights.close();
+  }
+}
+
+/** tensor name → shard file, from an index (already validated by openWeights). */
+function shardMap(indexPath: string): Map<string, string> {
+  const json = JSON.parse(readFileSync(indexPath, 'utf8')) as { weight_map: Record<string, string> };
+  return new Map(Object.entries(json.weight_map));
+}
+
+/** Write one safetensors file: header, then each tensor streamed; temp file renamed over `path` at the end. */
+async function writeOne(
+  weights: WeightFile,
+  path: string,
+  names: readonly string[],
+  outDType: (d: FileDType) => FileDType,
+  options: ConvertOptions,
+  progress: (bytes: number, name: string) => void,
+): Promise<void> {
+  const header: Record<string, unknown> = Object.create(null);
+  header.__metadata__ = { format: 'pt' };
+  let offset = 0;
+  for (const name of names) {
+    const info = weights.info(name);
+    const dtype = outDType(info.dtype);
+    const n = info.shape.reduce((a, b) => a * b, 1) * FILE_DTYPE_SIZE[dtype];
+    if (name === '__metadata__') throw new Error(`convert: a tensor is named __metadata__, which safetensors reserves`);
+    header[name] = { dtype, shape: info.shape, data_offsets: [offset, offset + n] };
+    offset += n;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
+  const head = Buffer.alloc(8);
+  head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+
+  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  const out = await open(tmp, 'w');
+  const sources = new Map<string, FileHandle>();
+  try {
+    let pos = 0;
+    const put = async (bytes: Uint8Array) => {
+      for (let o = 0; o < bytes.byteLength; ) {
+        const { bytesWritten } = await out.write(bytes, o, bytes.byteLength - o, pos);
+        o += bytesWritten;
+        pos += bytesWritten;
+      }
+    };
+    await put(head);
+    await put(Buffer.from(json, 'utf8'));
+    const chunk = Buffer.alloc(CHUNK);
+    for (const name of names) {
+      const info = weights.info(name);
+      if (outDType(info.dtype) !== info.dtype) {
+        // A dtype conversion: this one tensor is converted in memory, then written.
+        const t = weights.load(name, { dtype: options.dtype });
+        try {
+          const bytes = await t.bytes();
+          await put(bytes);
+          progress(bytes.byteLength, name);
+        } finally {
+          t.dispose();
+        }
+        continue;
+      }
+      const stored = weights.stored(name);
+      if ('bytes' in stored) {
+        await put(stored.bytes);
+        progress(stored.bytes.byteLength, name);
+        continue;
+      }
+      let fh = sources.get(stored.path);
+      if (!fh) {
+        fh = await open(stored.path, 'r');
+        sources.set(stored.path, fh);
+      }
+      for (let o = 0; o < stored.byteLength; ) {
+        const want = Math.min(CHUNK, stored.byteLength - o);
+        const { bytesRead } = await fh.read(chunk, 0, want, stored.byteOffset + o);
+        if (bytesRead <= 0) throw new Error(`${stored.path}: ended while reading tensor ${name}`);
+        await put(chunk.subarray(0, bytesRead));
+        o += bytesRead;
+        progress(bytesRead, name);
+      }
+    }
+    await out.close();
+    await rename(tmp, path);
+  } catch (e) {
+    await out.close().catch(() => {});
+    await rm(tmp, { force: true });
+    throw e;
+  } finally {
+    for (const fh of sources.values()) await fh.close().catch(() => {});
+  }
+}
