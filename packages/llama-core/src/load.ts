@@ -9,6 +9,7 @@ import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import {
   type Device,
+  FILE_DTYPE_SIZE,
   openWeights,
   ops,
   requireDevice,
@@ -44,19 +45,6 @@ export interface LoadedLlama {
   chatTemplate: ChatTemplateName;
   dispose(): void;
 }
-
-const BYTES: Record<string, number> = {
-  F64: 8,
-  F32: 4,
-  F16: 2,
-  BF16: 2,
-  I64: 8,
-  I32: 4,
-  I16: 2,
-  I8: 1,
-  U8: 1,
-  BOOL: 1,
-};
 
 function readJson(path: string): Record<string, unknown> {
   try {
@@ -112,7 +100,7 @@ export async function loadLlama(dir: string, options: LoadLlamaOptions = {}): Pr
     for (const s of specs) {
       const info = file.info(s.name);
       const n = s.shape.reduce((a, b) => a * b, 1);
-      const stored = BYTES[info.dtype] ?? 4;
+      const stored = FILE_DTYPE_SIZE[info.dtype];
       const per =
         dtype === 'int8' && s.matrix
           ? 1

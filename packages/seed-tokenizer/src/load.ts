@@ -11,6 +11,7 @@ import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import {
   type Device,
+  FILE_DTYPE_SIZE,
   openWeights,
   ops,
   requireDevice,
@@ -50,18 +51,6 @@ const FILE_NAMES: Record<SeedFile, string[]> = {
   vit: ['eva_vit_g.safetensors', 'eva_vit_g.pth', 'eva_vit_g.pt', 'eva_vit_g.bin'],
 };
 
-const FILE_BYTES: Record<string, number> = {
-  F64: 8,
-  F32: 4,
-  F16: 2,
-  BF16: 2,
-  I64: 8,
-  I32: 4,
-  I16: 2,
-  I8: 1,
-  U8: 1,
-  BOOL: 1,
-};
 const gb = (n: number) => `${(n / 1e9).toFixed(2)} GB`;
 
 function findFile(dir: string, role: SeedFile): string | undefined {
@@ -146,7 +135,7 @@ export async function loadSeedWeights(dir: string, options: LoadSeedTokenizerOpt
     let need = 0;
     for (const { spec, file, name } of located) {
       const n = spec.shape.reduce((a, b) => a * b, 1);
-      const stored = FILE_BYTES[file.info(name).dtype] ?? 4;
+      const stored = FILE_DTYPE_SIZE[file.info(name).dtype];
       const per = !spec.matrix ? 4 : dtype === 'f32' ? 4 : dtype === 'auto' ? Math.min(stored, 4) : 2;
       need += n * per;
     }

@@ -4,13 +4,10 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { guarded } from '../action.js';
-import { loadingBar } from '../progress.js';
+import { loadTokenizer, type TokenizerFlags, withTokenizerOptions } from '../tokenizer-options.js';
 
-interface EmbedFlags {
-  tokenizer: string;
+interface EmbedFlags extends TokenizerFlags {
   codes: number[];
-  dtype: string;
-  device: string;
   json?: boolean;
 }
 
@@ -23,28 +20,15 @@ function parseCodes(v: string): number[] {
 }
 
 export function embedCommand(): Command {
-  return new Command('embed')
+  return withTokenizerOptions(new Command('embed'))
     .description('decode 32 SEED codes to the unCLIP image embedding')
-    .requiredOption(
-      '--tokenizer <dir>',
-      'SEED tokenizer directory: seed_quantizer.pt + eva_vit_g.pth (or .safetensors)',
-    )
     .requiredOption('--codes <c0,…,c31>', 'the 32 codes, comma-separated', parseCodes)
-    .option('--dtype <d>', 'matrix precision: auto (as stored), f32, f16, bf16', 'auto')
-    .option('--device <d>', 'cpu or cuda:N', 'cpu')
     .option('--json', 'print one JSON object {codes, embedding}')
     .action(guarded('embed', run));
 }
 
 async function run(flags: EmbedFlags): Promise<void> {
-  const { SeedTokenizer } = await import('@seed/seed-tokenizer');
-  const bar = loadingBar();
-  const tok = await SeedTokenizer.load(flags.tokenizer, {
-    dtype: flags.dtype as never,
-    device: flags.device,
-    onProgress: bar.onProgress,
-  });
-  bar.stop();
+  const tok = await loadTokenizer(flags);
   try {
     const [embedding] = await tok.decode([flags.codes]);
     const values = Array.from(embedding);

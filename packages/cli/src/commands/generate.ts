@@ -6,6 +6,7 @@
 import { createInterface } from 'node:readline';
 import { Command, InvalidArgumentError } from 'commander';
 import { guarded } from '../action.js';
+import { loadingBar } from '../progress.js';
 
 interface GenerateFlags {
   model: string;
@@ -60,30 +61,12 @@ async function run(flags: GenerateFlags): Promise<void> {
   if (flags.template !== undefined && flags.template !== 'vicuna' && flags.template !== 'llama2')
     throw new Error(`unknown --template ${flags.template} (expected vicuna or llama2)`);
   const { generate, loadLlama, renderChat } = await import('@seed/llama-core');
-  const { default: cliProgress } = await import('cli-progress');
-
-  const bar = new cliProgress.SingleBar(
-    {
-      format: 'loading {bar} {value}/{total} tensors | {name}',
-      hideCursor: true,
-      stream: process.stderr,
-      clearOnComplete: true,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  let started = false;
+  const bar = loadingBar();
   const loaded = await loadLlama(flags.model, {
     dtype: flags.dtype as never,
     device: flags.device,
-    onProgress: (done, total, name) => {
-      if (!started) {
-        bar.start(total, 0, { name });
-        started = true;
-      }
-      bar.update(done, { name });
-    },
-  });
-  if (started) bar.stop();
+    onProgress: bar.onProgress,
+  }).finally(() => bar.stop());
   const { model, tokenizer } = loaded;
 
   const abort = new AbortController();

@@ -4,38 +4,22 @@
  */
 import { Command } from 'commander';
 import { guarded } from '../action.js';
-import { loadingBar } from '../progress.js';
+import { loadTokenizer, type TokenizerFlags, withTokenizerOptions } from '../tokenizer-options.js';
 
-interface TokenizeFlags {
-  tokenizer: string;
-  dtype: string;
-  device: string;
+interface TokenizeFlags extends TokenizerFlags {
   json?: boolean;
 }
 
 export function tokenizeCommand(): Command {
-  return new Command('tokenize')
+  return withTokenizerOptions(new Command('tokenize'))
     .description('encode images (PNG, JPEG, WebP, …) to 32 SEED codes each')
     .argument('<images...>', 'image files')
-    .requiredOption(
-      '--tokenizer <dir>',
-      'SEED tokenizer directory: seed_quantizer.pt + eva_vit_g.pth (or .safetensors)',
-    )
-    .option('--dtype <d>', 'matrix precision: auto (as stored), f32, f16, bf16', 'auto')
-    .option('--device <d>', 'cpu or cuda:N', 'cpu')
     .option('--json', 'print one JSON object {images: [{file, codes}]}')
     .action(guarded('tokenize', run));
 }
 
 async function run(images: string[], flags: TokenizeFlags): Promise<void> {
-  const { SeedTokenizer } = await import('@seed/seed-tokenizer');
-  const bar = loadingBar();
-  const tok = await SeedTokenizer.load(flags.tokenizer, {
-    dtype: flags.dtype as never,
-    device: flags.device,
-    onProgress: bar.onProgress,
-  });
-  bar.stop();
+  const tok = await loadTokenizer(flags);
   try {
     const results: { file: string; codes: number[] }[] = [];
     for (const [i, file] of images.entries()) {

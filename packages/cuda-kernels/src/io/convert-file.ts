@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { type FileHandle, open, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { openWeights } from './index.js';
+import { safetensorsHeader, writeAll } from './safetensors-writer.js';
 import { FILE_DTYPE_SIZE, type FileDType, type WeightFile } from './types.js';
 
 export interface ConvertOptions {
@@ -146,36 +147,27 @@ async function writeOne(
   options: ConvertOptions,
   progress: (bytes: number, name: string) => void,
 ): Promise<void> {
-  const header: Record<string, unknown> = Object.create(null);
-  header.__metadata__ = { format: 'pt' };
-  let offset = 0;
-  for (const name of names) {
-    const info = weights.info(name);
-    const dtype = outDType(info.dtype);
-    const n = info.shape.reduce((a, b) => a * b, 1) * FILE_DTYPE_SIZE[dtype];
-    if (name === '__metadata__') throw new Error(`convert: a tensor is named __metadata__, which safetensors reserves`);
-    header[name] = { dtype, shape: info.shape, data_offsets: [offset, offset + n] };
-    offset += n;
-  }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
-  const head = Buffer.alloc(8);
-  head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+  const prefix = safetensorsHeader(
+    names.map((name) => {
+      const info = weights.info(name);
+      const dtype = outDType(info.dtype);
+      return {
+        name,
+        dtype,
+        shape: info.shape,
+        byteLength: info.shape.reduce((a, b) => a * b, 1) * FILE_DTYPE_SIZE[dtype],
+      };
+    }),
+    { __metadata__: { format: 'pt' } },
+    'convert',
+  );
 
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
   const out = await open(tmp, 'w');
   const sources = new Map<string, FileHandle>();
   try {
-    let pos = 0;
-    const put = async (bytes: Uint8Array) => {
-      for (let o = 0; o < bytes.byteLength; ) {
-        const { bytesWritten } = await out.write(bytes, o, bytes.byteLength - o, pos);
-        o += bytesWritten;
-        pos += bytesWritten;
-      }
-    };
-    await put(head);
-    await put(Buffer.from(json, 'utf8'));
+    const put = (bytes: Uint8Array) => writeAll(out, bytes);
+    await put(prefix);
     const chunk = Buffer.alloc(CHUNK);
     for (const name of names) {
       const info = weights.info(name);

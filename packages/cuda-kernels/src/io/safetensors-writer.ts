@@ -35,31 +35,22 @@ export async function writeSafetensors(
       if (typeof v !== 'string') throw new Error(`writeSafetensors: metadata ${k} is not a string`);
     header.__metadata__ = { ...metadata };
   }
-  let offset = 0;
-  for (const [name, t] of entries) {
+  const layout = entries.map(([name, t]) => {
     const dtype = FILE_NAME[t.dtype];
     if (!dtype)
       throw new Error(
         `writeSafetensors: tensor ${name} is ${t.dtype}, which safetensors cannot hold (dequantize q8 to a float dtype first)`,
       );
     if (t.disposed) throw new Error(`writeSafetensors: tensor ${name} was disposed`);
-    if (name === '__metadata__' || Object.hasOwn(header, name))
-      throw new Error(`writeSafetensors: duplicate or reserved tensor name ${name}`);
-    const n = byteLength(t.dtype, t.shape);
-    header[name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + n] };
-    offset += n;
-  }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
-  const head = Buffer.alloc(8);
-  head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+    return { name, dtype, shape: t.shape, byteLength: byteLength(t.dtype, t.shape) };
+  });
+  const prefix = safetensorsHeader(layout, header, 'writeSafetensors');
 
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
   const fh = await open(tmp, 'w');
   try {
     try {
-      await writeAll(fh, head);
-      await writeAll(fh, Buffer.from(json, 'utf8'));
+      await writeAll(fh, prefix);
       for (const [, t] of entries) await writeAll(fh, await t.bytes());
     } finally {
       await fh.close();
@@ -71,12 +62,45 @@ export async function writeSafetensors(
   }
 }
 
+/** One tensor's entry in a safetensors header. */
+export interface SafetensorsEntry {
+  name: string;
+  dtype: FileDType;
+  shape: readonly number[];
+  byteLength: number;
+}
+
+/**
+ * The bytes a safetensors file starts with: the 8-byte little-endian header length, then the JSON header
+ * (tensors at ascending offsets in the order given, padded with spaces to a multiple of 8 so the data
+ * starts aligned). `base` holds entries already placed, e.g. `__metadata__`; names must be unique.
+ */
+export function safetensorsHeader(
+  entries: readonly SafetensorsEntry[],
+  base: Record<string, unknown> = Object.create(null),
+  who = 'safetensors',
+): Buffer {
+  const header: Record<string, unknown> = Object.assign(Object.create(null), base); // a tensor may be named "__proto__"
+  let offset = 0;
+  for (const e of entries) {
+    if (e.name === '__metadata__' || Object.hasOwn(header, e.name))
+      throw new Error(`${who}: duplicate or reserved tensor name ${e.name}`);
+    header[e.name] = { dtype: e.dtype, shape: [...e.shape], data_offsets: [offset, offset + e.byteLength] };
+    offset += e.byteLength;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
+  const head = Buffer.alloc(8);
+  head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+  return Buffer.concat([head, Buffer.from(json, 'utf8')]);
+}
+
 /** write(2) moves at most ~2 GiB per call on Linux, and big embedding tables are larger: loop until done. */
-async function writeAll(fh: FileHandle, bytes: Uint8Array): Promise<void> {
+export async function writeAll(fh: FileHandle, bytes: Uint8Array): Promise<void> {
   let done = 0;
   while (done < bytes.byteLength) {
     const { bytesWritten } = await fh.write(bytes, done, Math.min(bytes.byteLength - done, 1 << 30));
-    if (bytesWritten <= 0) throw new Error('writeSafetensors: write made no progress');
+    if (bytesWritten <= 0) throw new Error('safetensors: write made no progress');
     done += bytesWritten;
   }
 }
