@@ -21,8 +21,9 @@ export function withTokenizerOptions(cmd: Command): Command {
 export async function loadTokenizer(flags: TokenizerFlags) {
   const { SeedTokenizer } = await import('@seed/seed-tokenizer');
   const bar = loadingBar();
+  let tok: Awaited<ReturnType<typeof SeedTokenizer.load>>;
   try {
-    return await SeedTokenizer.load(flags.tokenizer, {
+    tok = await SeedTokenizer.load(flags.tokenizer, {
       dtype: flags.dtype as never,
       device: flags.device,
       onProgress: bar.onProgress,
@@ -30,4 +31,13 @@ export async function loadTokenizer(flags: TokenizerFlags) {
   } finally {
     bar.stop();
   }
+  // Published files carry tensors inference does not use (the ViT's 40th block, training heads): say so.
+  if (tok.unused.length) {
+    const names = tok.unused.map((u) => u.replace(/^.*: /, ''));
+    const more = names.length > 4 ? ` (+${names.length - 4} more)` : '';
+    process.stderr.write(
+      `note: ${names.length} tensors in the tokenizer files are not used: ${names.slice(0, 4).join(', ')}${more}\n`,
+    );
+  }
+  return tok;
 }

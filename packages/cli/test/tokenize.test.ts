@@ -46,7 +46,8 @@ describe('seed tokenize', () => {
   it('a missing image or tokenizer is exit code 1 with a message', () => {
     const a = seed('tokenize', '/no/such.png', '--tokenizer', tokenizer);
     expect(a.code).toBe(1);
-    expect(a.stderr).toMatch(/^seed tokenize: .*\/no\/such\.png/);
+    expect(a.stderr).toMatch(/^seed tokenize: .*\/no\/such\.png/m);
+    expect(a.stderr).toMatch(/^note: \d+ tensors in the tokenizer files are not used: /);
     const b = seed('tokenize', image(0), '--tokenizer', '/no/such/dir');
     expect(b.code).toBe(1);
     expect(b.stderr).toMatch(/no such directory/);
