@@ -1,7 +1,11 @@
 // Fused attention on the CPU: one pass over the keys with an online softmax (running max and sum), so no
-// [Tq, Tk] score matrix is ever stored. Work items are (batch, query head, block of up to 4 queries); the
-// queries of a block share every key/value row load. Keys are taken in chunks of 64 (scores, then one
-// max/rescale step per chunk). Grouped-query heads read kv head h / (Hq / Hkv).
+// [Tq, Tk] score matrix is ever stored. Keys are taken in chunks of 64 (scores, then one max/rescale step
+// per chunk). Grouped-query heads read kv head h / (Hq / Hkv). Two paths:
+//  - few queries (decode): work items are (batch, query head, block of up to 4 queries) sharing each
+//    key/value row load, with hand prefetching of the strided K/V rows;
+//  - many queries (prefill, ViT / Q-Former / decoder blocks) with AVX2: blocks of 16 queries; each key
+//    chunk is converted once into a transposed K tile [D][64] and a V tile [64][D], scores are computed
+//    vectorised over keys (no horizontal sums), exponentials with a vector exp, and P·V vectorised over D.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -18,6 +22,161 @@ namespace {
 constexpr int64_t kQBlock = 4;     // queries sharing each key/value load
 constexpr int64_t kKeyChunk = 64;  // keys per online-softmax step
 constexpr int64_t kPrefetch = 12;   // rows ahead to prefetch
+constexpr int64_t kPQ = 16;         // prefill path: queries per work item
+
+// exp(x) on 8 lanes (Cephes' expf: range reduction by ln 2 in two parts, degree-6 polynomial, 2^n through
+// the exponent bits); about 1 ulp. Inputs are clamped to the finite range; −inf lanes are zeroed by callers.
+__attribute__((target("avx2,fma"))) inline __m256 exp256(__m256 x) {
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3365478515625f)), _mm256_set1_ps(88.3762626647949f));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+// acc[0, 8·NV) += Σ_jj p[jj] · rows[jj][0, 8·NV): the accumulator stays in NV registers across the keys.
+template <int NV>
+__attribute__((target("avx2,fma"))) inline void pv_block(float* acc, const float* p, const float* const* rows, int64_t d0, int64_t nj) {
+  __m256 a[NV];
+  for (int c = 0; c < NV; ++c) a[c] = _mm256_loadu_ps(acc + 8 * c);
+  for (int64_t jj = 0; jj < nj; ++jj) {
+    if (p[jj] == 0.0f) continue;  // masked keys
+    const __m256 pj = _mm256_set1_ps(p[jj]);
+    const float* vr = rows[jj] + d0;
+    for (int c = 0; c < NV; ++c) a[c] = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vr + 8 * c), a[c]);
+  }
+  for (int c = 0; c < NV; ++c) _mm256_storeu_ps(acc + 8 * c, a[c]);
+}
+
+__attribute__((target("avx2,fma"))) void pv_avx2(float* acc, const float* p, const float* const* rows, int64_t D, int64_t nj) {
+  int64_t d0 = 0;
+  for (; d0 + 64 <= D; d0 += 64) pv_block<8>(acc + d0, p, rows, d0, nj);
+  switch ((D - d0) / 8) {
+    case 7: pv_block<7>(acc + d0, p, rows, d0, nj); break;
+    case 6: pv_block<6>(acc + d0, p, rows, d0, nj); break;
+    case 5: pv_block<5>(acc + d0, p, rows, d0, nj); break;
+    case 4: pv_block<4>(acc + d0, p, rows, d0, nj); break;
+    case 3: pv_block<3>(acc + d0, p, rows, d0, nj); break;
+    case 2: pv_block<2>(acc + d0, p, rows, d0, nj); break;
+    case 1: pv_block<1>(acc + d0, p, rows, d0, nj); break;
+    default: break;
+  }
+  d0 += (D - d0) / 8 * 8;
+  for (; d0 < D; ++d0)
+    for (int64_t jj = 0; jj < nj; ++jj) acc[d0] += p[jj] * rows[jj][d0];
+}
+
+struct PrefillArgs {
+  const TensorView *q, *k, *v, *o, *mask;
+  int64_t Tq, Hq, D, Tk, Hkv, group, kvLen, qOffset, mHeads, mCols;
+  bool causal;
+  float scale;
+};
+
+// One work item of the prefill path: queries i0 .. i0+nq (nq ≤ kPQ) of head h in batch b.
+__attribute__((target("avx2,fma"))) void attend_prefill_avx2(const PrefillArgs& a, int64_t b, int64_t h, int64_t i0, int64_t nq,
+                                                             std::vector<float>& qb, std::vector<float>& acc,
+                                                             std::vector<float>& kT, std::vector<float>& vc) {
+  const int64_t D = a.D, hk = h / a.group;
+  const float neg_inf = -std::numeric_limits<float>::infinity();
+  float m[kPQ], l[kPQ], sc[kKeyChunk];
+  int64_t limit[kPQ];
+  const float* mrow[kPQ];
+  const float* rows[kKeyChunk];
+  int64_t jmax = 0;
+  for (int64_t r = 0; r < nq; ++r) {
+    const int64_t i = i0 + r;
+    row_to_f32(a.q->data, a.q->dtype, ((b * a.Tq + i) * a.Hq + h) * D, D, qb.data() + r * D);
+    for (int64_t d = 0; d < D; ++d) qb[r * D + d] *= a.scale;
+    std::fill(acc.begin() + r * D, acc.begin() + (r + 1) * D, 0.0f);
+    m[r] = neg_inf;
+    l[r] = 0;
+    limit[r] = a.causal ? std::max<int64_t>(0, std::min(a.kvLen, a.qOffset + i + 1)) : a.kvLen;
+    jmax = std::max(jmax, limit[r]);
+    mrow[r] = !a.mask ? nullptr
+              : a.mHeads == 0 ? a.mask->as<float>() + i * a.mCols
+                              : a.mask->as<float>() + ((b * a.mHeads + (a.mHeads == 1 ? 0 : h)) * a.Tq + i) * a.mCols;
+  }
+  const bool f32 = a.k->dtype == DType::F32;
+  for (int64_t j0 = 0; j0 < jmax; j0 += kKeyChunk) {
+    const int64_t nj = std::min(kKeyChunk, jmax - j0);
+    // ---- this chunk's K, transposed to [D][64] (zero-padded), and its V rows as f32 ----
+    for (int64_t jj = 0; jj < kKeyChunk; ++jj) {
+      if (jj >= nj) {
+        for (int64_t d = 0; d < D; ++d) kT[d * kKeyChunk + jj] = 0.0f;
+        continue;
+      }
+      const int64_t kvoff = ((b * a.Tk + j0 + jj) * a.Hkv + hk) * D;
+      const float* kr = f32 ? a.k->as<float>() + kvoff : (row_to_f32(a.k->data, a.k->dtype, kvoff, D, vc.data() + jj * D), vc.data() + jj * D);
+      for (int64_t d = 0; d < D; ++d) kT[d * kKeyChunk + jj] = kr[d];
+      if (f32) rows[jj] = a.v->as<float>() + kvoff;
+      else {
+        row_to_f32(a.v->data, a.v->dtype, kvoff, D, vc.data() + jj * D);
+        rows[jj] = vc.data() + jj * D;
+      }
+    }
+    for (int64_t r = 0; r < nq; ++r) {
+      if (j0 >= limit[r]) continue;  // causal: this chunk is entirely in this query's future
+      // ---- scores over the chunk, 8 lanes of keys at a time ----
+      __m256 s[8];
+      for (int c = 0; c < 8; ++c) s[c] = _mm256_setzero_ps();
+      const float* qr = qb.data() + r * D;
+      for (int64_t d = 0; d < D; ++d) {
+        const __m256 qd = _mm256_set1_ps(qr[d]);
+        const float* kt = kT.data() + d * kKeyChunk;
+        for (int c = 0; c < 8; ++c) s[c] = _mm256_fmadd_ps(qd, _mm256_loadu_ps(kt + 8 * c), s[c]);
+      }
+      for (int c = 0; c < 8; ++c) _mm256_storeu_ps(sc + 8 * c, s[c]);
+      float cmax = neg_inf;
+      for (int64_t jj = 0; jj < kKeyChunk; ++jj) {
+        const int64_t j = j0 + jj;
+        float x = neg_inf;
+        if (jj < nj && j < limit[r]) {
+          x = sc[jj];
+          if (mrow[r]) x += mrow[r][j];
+          if (!(x > neg_inf)) x = neg_inf;  // NaN counts as masked
+        }
+        sc[jj] = x;
+        cmax = std::max(cmax, x);
+      }
+      if (cmax == neg_inf) continue;  // the whole chunk is masked for this query
+      const float mnew = std::max(m[r], cmax);
+      const float corr = std::exp(m[r] - mnew);  // 0 on the first chunk (m = −inf)
+      float* ar = acc.data() + r * D;
+      if (corr != 1.0f) for (int64_t d = 0; d < D; ++d) ar[d] *= corr;
+      // ---- p = exp(s − max), masked lanes exactly 0 ----
+      const __m256 vmax = _mm256_set1_ps(mnew), vinf = _mm256_set1_ps(neg_inf);
+      __m256 sum = _mm256_setzero_ps();
+      for (int c = 0; c < 8; ++c) {
+        const __m256 x = _mm256_loadu_ps(sc + 8 * c);
+        const __m256 live = _mm256_cmp_ps(x, vinf, _CMP_GT_OQ);
+        const __m256 pv = _mm256_and_ps(exp256(_mm256_sub_ps(x, vmax)), live);
+        _mm256_storeu_ps(sc + 8 * c, pv);
+        sum = _mm256_add_ps(sum, pv);
+      }
+      __m128 hs = _mm_add_ps(_mm256_castps256_ps128(sum), _mm256_extractf128_ps(sum, 1));
+      hs = _mm_add_ps(hs, _mm_movehl_ps(hs, hs));
+      hs = _mm_add_ss(hs, _mm_movehdup_ps(hs));
+      l[r] = l[r] * corr + _mm_cvtss_f32(hs);
+      m[r] = mnew;
+      pv_avx2(ar, sc, rows, D, nj);
+    }
+  }
+  for (int64_t r = 0; r < nq; ++r) {
+    const float inv = l[r] > 0 ? 1.0f / l[r] : 0.0f;  // every key masked: zeros
+    float* ar = acc.data() + r * D;
+    for (int64_t d = 0; d < D; ++d) ar[d] *= inv;
+    row_from_f32(ar, D, a.o->data, a.o->dtype, ((b * a.Tq + i0 + r) * a.Hq + h) * D);
+  }
+}
 }
 
 void seed_cpu_attention(OpCall& call) {
@@ -50,6 +209,19 @@ void seed_cpu_attention(OpCall& call) {
   const int64_t group = Hq / Hkv, qBlocks = (Tq + kQBlock - 1) / kQBlock;
   const bool f32 = q.dtype == DType::F32;
   const float neg_inf = -std::numeric_limits<float>::infinity();
+
+  if (Tq >= 8 && cpu_features().avx2 && cpu_features().fma) {
+    const PrefillArgs a{&q, &k, &v, &o, mask, Tq, Hq, D, Tk, Hkv, group, kvLen, qOffset, mHeads, mCols, causal, scale};
+    const int64_t pBlocks = (Tq + kPQ - 1) / kPQ;
+    parallel_for(B * Hq * pBlocks, 1, [&](int64_t t0, int64_t t1) {
+      std::vector<float> qb(kPQ * D), acc(kPQ * D), kT(D * kKeyChunk), vc(kKeyChunk * D);
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t b = t / (Hq * pBlocks), h = (t / pBlocks) % Hq, i0 = (t % pBlocks) * kPQ;
+        attend_prefill_avx2(a, b, h, i0, std::min(kPQ, Tq - i0), qb, acc, kT, vc);
+      }
+    });
+    return;
+  }
 
   parallel_for(B * Hq * qBlocks, 1, [&](int64_t t0, int64_t t1) {
     std::vector<float> qb(kQBlock * D), acc(kQBlock * D), krow(D), vrow(D), scores(kQBlock * kKeyChunk);
