@@ -24,24 +24,6 @@ constexpr int64_t kKeyChunk = 64;  // keys per online-softmax step
 constexpr int64_t kPrefetch = 12;   // rows ahead to prefetch
 constexpr int64_t kPQ = 16;         // prefill path: queries per work item
 
-// exp(x) on 8 lanes (Cephes' expf: range reduction by ln 2 in two parts, degree-6 polynomial, 2^n through
-// the exponent bits); about 1 ulp. Inputs are clamped to the finite range; −inf lanes are zeroed by callers.
-__attribute__((target("avx2,fma"))) inline __m256 exp256(__m256 x) {
-  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3365478515625f)), _mm256_set1_ps(88.3762626647949f));
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-}
-
 // acc[0, 8·NV) += Σ_jj p[jj] · rows[jj][0, 8·NV): the accumulator stays in NV registers across the keys.
 template <int NV>
 __attribute__((target("avx2,fma"))) inline void pv_block(float* acc, const float* p, const float* const* rows, int64_t d0, int64_t nj) {

@@ -7,6 +7,7 @@
 
 #include "../kernels.h"
 #include "simd_convert.h"
+#include "simd_f32.h"
 #include "parallel.h"
 
 namespace seed {
@@ -14,18 +15,59 @@ namespace {
 
 constexpr int64_t kChunk = 4096;  // elements converted per step (fits L1 as f32)
 
-// Apply f(x) over every element of in[0] into out[0], converting through f32 chunks.
+// In-place vector versions of the costlier activations (AVX2): buf[0, n) ← f(buf[0, n)).
+using VecFn = void (*)(float*, int64_t);
+
+// x / (1 + e^(−x)), e^(−x) by the 8-lane exp (clamped to the finite range: x far below 0 gives ≈ −0).
+__attribute__((target("avx2,fma"))) void silu_avx2(float* buf, int64_t n) {
+  const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 x = _mm256_loadu_ps(buf + i);
+    _mm256_storeu_ps(buf + i, _mm256_div_ps(x, _mm256_add_ps(one, exp256(_mm256_sub_ps(zero, x)))));
+  }
+  for (; i < n; ++i) buf[i] = buf[i] / (1.0f + std::exp(-buf[i]));
+}
+
+// Exact GELU 0.5·x·(1 + erf(x/√2)) through erfc(a), a = |x|/√2, as t·exp(−a² + P(t)), t = 1/(1 + a/2)
+// (the Chebyshev-fitted erfc of Numerical Recipes, relative error below 1.2e-7 for every a ≥ 0):
+// 1 + erf(x/√2) is 2 − erfc(a) for x ≥ 0 and erfc(a) for x < 0, so neither side loses digits.
+__attribute__((target("avx2,fma"))) void gelu_avx2(float* buf, int64_t n) {
+  const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f);
+  const __m256 sign = _mm256_set1_ps(-0.0f), rsqrt2 = _mm256_set1_ps(0.70710678118654752f);
+  static const float c[10] = {-1.26551223f, 1.00002368f, 0.37409196f, 0.09678418f, -0.18628806f,
+                              0.27886807f,  -1.13520398f, 1.48851587f, -0.82215223f, 0.17087277f};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 x = _mm256_loadu_ps(buf + i);
+    const __m256 a = _mm256_mul_ps(_mm256_andnot_ps(sign, x), rsqrt2);
+    const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(half, a, one));
+    __m256 p = _mm256_set1_ps(c[9]);
+    for (int k = 8; k >= 0; --k) p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(c[k]));
+    const __m256 erfc = _mm256_mul_ps(t, exp256(_mm256_sub_ps(p, _mm256_mul_ps(a, a))));
+    const __m256 neg = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
+    const __m256 onePlusErf = _mm256_blendv_ps(_mm256_sub_ps(two, erfc), erfc, neg);
+    _mm256_storeu_ps(buf + i, _mm256_mul_ps(_mm256_mul_ps(half, x), onePlusErf));
+  }
+  for (; i < n; ++i) buf[i] = 0.5f * buf[i] * std::erfc(buf[i] * -0.70710678118654752f);
+}
+
+// Apply f(x) over every element of in[0] into out[0], converting through f32 chunks; `vec`, when given and
+// the CPU has AVX2, does the same on whole chunks.
 template <class F>
-void unary(OpCall& call, F f) {
+void unary(OpCall& call, F f, VecFn vec = nullptr) {
   const TensorView& x = call.in[0];
   const TensorView& y = call.out[0];
   if (x.numel != y.numel) return call.fail("input and output sizes differ");
+  const bool useVec = vec != nullptr && cpu_features().avx2 && cpu_features().fma;
   parallel_for((x.numel + kChunk - 1) / kChunk, 4, [&](int64_t b, int64_t e) {
     float buf[kChunk];
     for (int64_t c = b; c < e; ++c) {
       int64_t off = c * kChunk, n = std::min(kChunk, x.numel - off);
       simd_to_f32(x.data, x.dtype, off, n, buf);
-      for (int64_t i = 0; i < n; ++i) buf[i] = f(buf[i]);
+      if (useVec) vec(buf, n);
+      else
+        for (int64_t i = 0; i < n; ++i) buf[i] = f(buf[i]);
       simd_from_f32(buf, n, y.data, y.dtype, off);
     }
   });
@@ -146,11 +188,11 @@ void seed_cpu_scale(OpCall& call) {
   const float s = static_cast<float>(call.p.num("scale", 1.0)), b = static_cast<float>(call.p.num("bias", 0.0));
   unary(call, [s, b](float x) { return x * s + b; });
 }
-void seed_cpu_silu(OpCall& call) { unary(call, [](float x) { return x / (1.0f + std::exp(-x)); }); }
+void seed_cpu_silu(OpCall& call) { unary(call, [](float x) { return x / (1.0f + std::exp(-x)); }, silu_avx2); }
 // 1 + erf(x/√2) written as erfc(−x/√2): the same value, without the cancellation that leaves nothing of
 // gelu(x) for x below about −5.
 void seed_cpu_gelu(OpCall& call) {
-  unary(call, [](float x) { return 0.5f * x * std::erfc(x * -0.70710678118654752f); });
+  unary(call, [](float x) { return 0.5f * x * std::erfc(x * -0.70710678118654752f); }, gelu_avx2);
 }
 void seed_cpu_tanh(OpCall& call) { unary(call, [](float x) { return std::tanh(x); }); }
 void seed_cpu_relu(OpCall& call) { unary(call, [](float x) { return x > 0.0f ? x : 0.0f; }); }
