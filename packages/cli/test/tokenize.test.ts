@@ -91,9 +91,25 @@ describe('seed convert', () => {
       ]) {
         const r = seed('convert', join(tokenizer, src), join(dir, dst), '--json');
         expect(r.code).toBe(0);
-        const out = JSON.parse(r.stdout) as { files: string[]; tensors: number; bytes: number };
+        const out = JSON.parse(r.stdout) as {
+          input: string;
+          output: string;
+          files: string[];
+          tensors: number;
+          bytes: number;
+        };
+        expect(out.input).toBe(join(tokenizer, src));
+        expect(out.output).toBe(join(dir, dst));
         expect(out.files).toEqual([join(dir, dst)]);
         expect(out.tensors).toBeGreaterThan(10);
+        const w = openWeights(join(dir, dst));
+        try {
+          expect(w.tensors.length).toBe(out.tensors);
+          expect(out.bytes).toBeGreaterThan(0);
+          expect(out.bytes).toBeLessThan(readFileSync(join(dir, dst)).byteLength);
+        } finally {
+          w.close();
+        }
       }
       copyFileSync(join(tokenizer, 'config.json'), join(dir, 'config.json'));
       const r = seed('tokenize', image(3), '--tokenizer', dir, '--dtype', 'f32', '--json');

@@ -2,11 +2,12 @@
  * Checkpoint → safetensors conversion that streams: the header is computed from the listing, then each
  * tensor's stored bytes are copied with plain file reads in 16 MiB chunks (a strided PyTorch view is
  * gathered first; a float tensor converted to another dtype is converted alone), so memory stays bounded
- * by one chunk or one converted tensor whatever the checkpoint's size. Output is written to a temporary
- * file and renamed into place: nobody sees a half-written file, and a failure leaves none behind.
+ * by one chunk or one converted tensor whatever the checkpoint's size. Every output file (each shard and the
+ * index of a sharded set) is written under a temporary name, and all are renamed into place only once all
+ * are complete: nobody sees a half-written file, and a failure leaves none behind (nor a partial shard set).
  */
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { type FileHandle, open, rename, rm, writeFile } from 'node:fs/promises';
+import { type FileHandle, open, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { openWeights } from './index.js';
 import { safetensorsHeader, writeAll } from './safetensors-writer.js';
@@ -76,9 +77,11 @@ export async function convertToSafetensors(
   try {
     // ---- plan every output file before writing anything ----
     const plan: { path: string; names: string[] }[] = [];
+    const inputs = new Set([resolve(src.path)]);
     if (src.sharded) {
       if (existsSync(output) && !statSync(output).isDirectory())
         throw new Error(`${output}: a sharded checkpoint converts into a directory, and this is a file`);
+      if (!existsSync(dirname(resolve(output)))) throw new Error(`${dirname(resolve(output))}: no such directory`);
       const byShard = new Map<string, string[]>();
       const map = shardMap(src.path);
       for (const t of weights.tensors) {
@@ -86,6 +89,7 @@ export async function convertToSafetensors(
         if (!byShard.has(shard)) byShard.set(shard, []);
         byShard.get(shard)?.push(t.name);
       }
+      for (const shard of map.values()) inputs.add(resolve(dirname(src.path), shard));
       for (const [shard, names] of [...byShard].sort(([a], [b]) => a.localeCompare(b)))
         plan.push({ path: join(output, safetensorsName(shard)), names });
     } else {
@@ -96,8 +100,9 @@ export async function convertToSafetensors(
       if (!existsSync(dirname(resolve(target)))) throw new Error(`${dirname(resolve(target))}: no such directory`);
       plan.push({ path: target, names: weights.tensors.map((t) => t.name) });
     }
-    for (const p of plan)
-      if (resolve(p.path) === resolve(src.path)) throw new Error(`${p.path}: the output would overwrite the input`);
+    const index = src.sharded ? join(output, 'model.safetensors.index.json') : undefined;
+    for (const p of [...plan.map((x) => x.path), ...(index ? [index] : [])])
+      if (inputs.has(resolve(p))) throw new Error(`${p}: the output would overwrite the input`);
 
     const outDType = (d: FileDType): FileDType => (options.dtype && isFloat(d) ? TARGET[options.dtype] : d);
     const sizeOf = (name: string) => {
@@ -105,28 +110,39 @@ export async function convertToSafetensors(
       return info.shape.reduce((a, b) => a * b, 1) * FILE_DTYPE_SIZE[outDType(info.dtype)];
     };
     const total = plan.reduce((s, p) => s + p.names.reduce((a, n) => a + sizeOf(n), 0), 0);
-    if (src.sharded) mkdirSync(output, { recursive: true });
 
-    let done = 0;
-    const written: string[] = [];
-    const weightMap: Record<string, string> = {};
-    for (const p of plan) {
-      await writeOne(weights, p.path, p.names, outDType, options, (n, name) => {
-        done += n;
-        options.onProgress?.(done, total, name);
-      });
-      written.push(p.path);
-      for (const n of p.names) weightMap[n] = basename(p.path);
+    // ---- write every file under a temporary name; rename them all only once every one is complete ----
+    const createdDir = src.sharded && !existsSync(output);
+    if (createdDir) mkdirSync(output);
+    const temps: [tmp: string, path: string][] = [];
+    const tmpName = (path: string) => `${path}.tmp-${process.pid}-${Date.now()}`;
+    try {
+      let done = 0;
+      const weightMap: Record<string, string> = {};
+      for (const p of plan) {
+        const tmp = tmpName(p.path);
+        temps.push([tmp, p.path]);
+        await writeOne(weights, tmp, p.names, outDType, options, (n, name) => {
+          done += n;
+          options.onProgress?.(done, total, name);
+        });
+        for (const n of p.names) weightMap[n] = basename(p.path);
+      }
+      if (index) {
+        const tmp = tmpName(index);
+        temps.push([tmp, index]);
+        await writeFile(
+          tmp,
+          `${JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2)}\n`,
+        );
+      }
+      for (const [tmp, path] of temps) await rename(tmp, path);
+    } catch (e) {
+      for (const [tmp] of temps) await rm(tmp, { force: true });
+      if (createdDir) await rmdir(output).catch(() => {}); // only if still empty
+      throw e;
     }
-    let index: string | undefined;
-    if (src.sharded) {
-      index = join(output, 'model.safetensors.index.json');
-      await writeFile(
-        index,
-        `${JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2)}\n`,
-      );
-    }
-    return { files: written, index, tensors: weights.tensors.length, bytes: total };
+    return { files: plan.map((p) => p.path), index, tensors: weights.tensors.length, bytes: total };
   } finally {
     weights.close();
   }
@@ -138,7 +154,7 @@ function shardMap(indexPath: string): Map<string, string> {
   return new Map(Object.entries(json.weight_map));
 }
 
-/** Write one safetensors file: header, then each tensor streamed; temp file renamed over `path` at the end. */
+/** Write one safetensors file at `path` (a temporary name): header, then each tensor streamed; removed on error. */
 async function writeOne(
   weights: WeightFile,
   path: string,
@@ -162,8 +178,7 @@ async function writeOne(
     'convert',
   );
 
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  const out = await open(tmp, 'w');
+  const out = await open(path, 'w');
   const sources = new Map<string, FileHandle>();
   try {
     const put = (bytes: Uint8Array) => writeAll(out, bytes);
@@ -204,10 +219,9 @@ async function writeOne(
       }
     }
     await out.close();
-    await rename(tmp, path);
   } catch (e) {
     await out.close().catch(() => {});
-    await rm(tmp, { force: true });
+    await rm(path, { force: true });
     throw e;
   } finally {
     for (const fh of sources.values()) await fh.close().catch(() => {});

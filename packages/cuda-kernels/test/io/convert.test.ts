@@ -1,7 +1,8 @@
 // Checkpoint → safetensors conversion (`convertToSafetensors`, `seed convert`): every tensor of the real
 // torch.save fixtures comes out with the same dtype, shape and values; sharded sets become sharded
-// safetensors with an index; dtype conversion; bad input leaves nothing behind; and memory stays bounded
-// while a 224 MB checkpoint converts (measured in a child process).
+// safetensors with an index; dtype conversion; bad input (truncated, hostile, failing mid-way through a
+// sharded set, overwriting its own input) leaves nothing behind; and memory stays bounded while a 224 MB
+// checkpoint converts (measured in a child process).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,30 @@ const shardedDir = fileURLToPath(new URL('../../../llama-core/test/fixtures/tiny
 const dist = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'seed-convert-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+// Pickle builders (protocol 2 opcodes, as torch.save writes them): {name: _rebuild_tensor_v2(storage, …)}.
+const str = (s: string) => `X${String.fromCharCode(s.length, 0, 0, 0)}${s}`;
+const int = (v: number) => {
+  const x = Buffer.alloc(5);
+  x.write('J', 0, 'latin1');
+  x.writeInt32LE(v, 1);
+  return x.toString('latin1');
+};
+const tup = (...items: number[]) => `(${items.map(int).join('')}t`;
+/** One tensor: a view (offset, size, stride) of FloatStorage `key` holding `numel` floats. */
+const tensorOp = (key: string, numel: number, offset: number, size: number[], stride: number[]) =>
+  `ctorch._utils\n_rebuild_tensor_v2\n((${str('storage')}ctorch\nFloatStorage\n${str(key)}${str('cpu')}${int(numel)}tQ` +
+  `${int(offset)}${tup(...size)}${tup(...stride)}\x89ccollections\nOrderedDict\n)RtR`;
+const dictPickle = (items: [string, string][]) =>
+  Buffer.from(`\x80\x02}(${items.map(([k, v]) => str(k) + v).join('')}u.`, 'latin1');
+const f32 = (values: number[]) => new Uint8Array(new Float32Array(values).buffer);
+
+/** The bytes a tensor is stored as (the file's dtype, row-major), wherever they lie. */
+function storedBytes(f: WeightFile, name: string): Buffer {
+  const s = f.stored(name);
+  if ('bytes' in s) return Buffer.from(s.bytes);
+  return readFileSync(s.path).subarray(s.byteOffset, s.byteOffset + s.byteLength);
+}
 
 async function values(f: WeightFile, name: string): Promise<number[]> {
   const t = f.load(name);
@@ -33,6 +58,8 @@ async function expectSameTensors(srcPath: string, outPath: string): Promise<void
     expect(out.tensors.map((t) => t.name).sort()).toEqual(src.tensors.map((t) => t.name).sort());
     for (const t of src.tensors) {
       expect(out.info(t.name)).toEqual(t);
+      // Byte for byte as stored (I64 beyond i32, F64, BOOL …), and the same values loaded.
+      expect(storedBytes(out, t.name).equals(storedBytes(src, t.name))).toBe(true);
       expect(await values(out, t.name)).toEqual(await values(src, t.name));
     }
   } finally {
@@ -108,22 +135,65 @@ describe('convertToSafetensors', () => {
     expect(readdirSync(dir)).toEqual(['truncated.pt']);
   });
 
+  it('a hostile pickle is refused before anything is written', async () => {
+    const dir = join(tmp, 'hostile');
+    mkdirSync(dir);
+    const evil = join(dir, 'evil.pt');
+    const pkl = Buffer.from('\x80\x02cos\nsystem\nq\x00X\x02\x00\x00\x00lsq\x01\x85q\x02Rq\x03.', 'latin1');
+    writeFileSync(evil, zipStored([{ name: 'evil/data.pkl', data: pkl }]));
+    await expect(convertToSafetensors(evil, join(dir, 'out.safetensors'))).rejects.toThrow(
+      /refusing to load global os\.system/,
+    );
+    expect(readdirSync(dir)).toEqual(['evil.pt']);
+  });
+
+  it('a sharded set failing in its last shard leaves no shard, index or directory behind', async () => {
+    const dir = join(tmp, 'half-bad');
+    mkdirSync(dir);
+    const shard = (name: string, pkl: Buffer, storage: Uint8Array) =>
+      writeFileSync(
+        join(dir, name),
+        zipStored([
+          { name: 'a/data.pkl', data: pkl },
+          { name: 'a/data/0', data: storage },
+        ]),
+      );
+    shard('pytorch_model-00001-of-00002.bin', dictPickle([['a', tensorOp('0', 4, 0, [4], [1])]]), f32([1, 2, 3, 4]));
+    // Opens fine (the listing is valid), but the view reaches past its 2-float storage: found while writing.
+    shard('pytorch_model-00002-of-00002.bin', dictPickle([['b', tensorOp('0', 2, 1, [4], [1])]]), f32([5, 6]));
+    writeFileSync(
+      join(dir, 'pytorch_model.bin.index.json'),
+      JSON.stringify({
+        weight_map: { a: 'pytorch_model-00001-of-00002.bin', b: 'pytorch_model-00002-of-00002.bin' },
+      }),
+    );
+    const out = join(tmp, 'half-bad-out');
+    await expect(convertToSafetensors(dir, out)).rejects.toThrow(/tensor b: view .* reaches element/);
+    expect(existsSync(out)).toBe(false); // created by the conversion, removed with it
+    mkdirSync(out);
+    await expect(convertToSafetensors(dir, out)).rejects.toThrow(/reaches element/);
+    expect(readdirSync(out)).toEqual([]); // an existing directory stays, empty
+    await expect(convertToSafetensors(dir, join(tmp, 'no', 'such'))).rejects.toThrow(/no such directory/);
+  });
+
+  it('refuses to write over its own input', async () => {
+    const set = join(tmp, 'self');
+    await convertToSafetensors(shardedDir, set);
+    await expect(convertToSafetensors(join(set, 'model.safetensors.index.json'), set)).rejects.toThrow(
+      /would overwrite the input/,
+    );
+    const single = join(tmp, 'self.safetensors');
+    await convertToSafetensors(join(fixtures, 'checkpoint.pt'), single);
+    await expect(convertToSafetensors(single, single)).rejects.toThrow(/would overwrite the input/);
+    await expectSameTensors(join(fixtures, 'checkpoint.pt'), single);
+  });
+
   it('memory stays bounded: a 224 MB checkpoint converts with far less RSS growth than its size', async () => {
     // A torch.save-layout zip built by hand: data.pkl = {"w0": _rebuild_tensor_v2(storage k, 0, (n,), (1,)), …}
     const n = 14 << 20; // floats per tensor: 56 MB
     const count = 4;
-    const str = (s: string) => `X${String.fromCharCode(s.length, 0, 0, 0)}${s}`;
-    const int = (v: number) => {
-      const x = Buffer.alloc(5);
-      x.write('J', 0, 'latin1');
-      x.writeInt32LE(v, 1);
-      return x.toString('latin1');
-    };
-    const tensorOp = (key: string) =>
-      `ctorch._utils\n_rebuild_tensor_v2\n((${str('storage')}ctorch\nFloatStorage\n${str(key)}${str('cpu')}${int(n)}tQ` +
-      `${int(0)}(${int(n)}t(${int(1)}t\x89ccollections\nOrderedDict\n)RtR`;
     const keys = Array.from({ length: count }, (_, i) => String(i));
-    const pkl = Buffer.from(`\x80\x02}(${keys.map((k) => str(`w${k}`) + tensorOp(k)).join('')}u.`, 'latin1');
+    const pkl = dictPickle(keys.map((k) => [`w${k}`, tensorOp(k, n, 0, [n], [1])]));
     const storage = new Uint8Array(new Float32Array(n).map((_, i) => Math.sin(i)).buffer);
     const big = join(tmp, 'big.pt');
     writeFileSync(
