@@ -4,11 +4,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ops, type Tensor, tensor } from '@seed/cuda-kernels';
 import { getLlama, type Llama, type LlamaModel as NlcModel } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KvCache, LlamaModel, llamaWeightSpecs, parseLlamaConfig } from '../src/index.js';
+import { KvCache, type LlamaModel, parseLlamaConfig } from '../src/index.js';
 import { TINY, tinyHfConfig, tinyWeights, writeTinyGguf } from './helpers/tiny-llama.js';
+import { tinyModel } from './helpers/tiny-model.js';
 
 const STEPS = 40;
 const PROMPT = [1, 300, 17, 64, 201, 5, 290, 77];
@@ -17,16 +17,6 @@ let dir: string;
 let llama: Llama;
 const weights = tinyWeights(TINY, 42);
 const config = parseLlamaConfig(tinyHfConfig(TINY));
-
-function ourModel(quantize: boolean): LlamaModel {
-  const map = new Map<string, Tensor>();
-  for (const spec of llamaWeightSpecs(config)) {
-    const w = weights.get(spec.name)!;
-    const t = tensor(w.data, w.shape);
-    map.set(spec.id, quantize && spec.matrix ? ops.quantizeQ8(t) : t);
-  }
-  return new LlamaModel(config, map, 'cpu');
-}
 
 function softmax(logits: Float32Array): Float64Array {
   let max = Number.NEGATIVE_INFINITY;
@@ -103,7 +93,7 @@ afterAll(async () => {
 
 describe('LLaMA forward against llama.cpp', () => {
   it('f32 weights: identical greedy tokens and next-token probabilities', async () => {
-    const [a, b] = [await ours(ourModel(false)), await reference(join(dir, 'tiny-f32.gguf'))];
+    const [a, b] = [await ours(tinyModel(42)), await reference(join(dir, 'tiny-f32.gguf'))];
     console.log(`f32 tokens ${a.tokens.join(' ')}`);
     expect(a.tokens).toEqual(b.tokens);
     // llama.cpp keeps its KV cache in f16, which bounds the agreement (toolchain.md: ~1e-4).
@@ -117,7 +107,7 @@ describe('LLaMA forward against llama.cpp', () => {
   it('int8 weights (seed q8 per row vs llama.cpp Q8_0): the same greedy token at every step where the reference is not a near-tie, close probabilities', async () => {
     const b = await reference(join(dir, 'tiny-q8.gguf'));
     // Both engines see the same history (llama.cpp's greedy tokens), so one near-tie cannot derail the rest.
-    const probs = await oursForced(ourModel(true), b.tokens);
+    const probs = await oursForced(tinyModel(42, true), b.tokens);
     let same = 0;
     let worst = 0;
     for (let s = 0; s < STEPS; s++) {

@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { type FileHandle, open, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { openWeights } from './index.js';
+import { isIndex, openWeights, weightsPath } from './index.js';
 import { safetensorsHeader, writeAll } from './safetensors-writer.js';
 import { FILE_DTYPE_SIZE, type FileDType, type WeightFile } from './types.js';
 
@@ -39,24 +39,15 @@ export function safetensorsName(name: string): string {
   return `${stem.replace(/^pytorch_model/, 'model')}.safetensors`;
 }
 
-/** Find the index or single file a directory holds. */
+/** A directory's weights for conversion: PyTorch first (converting safetensors again is the rare case). */
 function resolveInput(input: string): { path: string; sharded: boolean } {
-  if (!existsSync(input)) throw new Error(`${input}: no such file or directory`);
-  if (statSync(input).isDirectory()) {
-    for (const n of [
-      'pytorch_model.bin.index.json',
-      'model.safetensors.index.json',
-      'pytorch_model.bin',
-      'model.safetensors',
-    ]) {
-      const p = join(input, n);
-      if (existsSync(p)) return { path: p, sharded: n.endsWith('.index.json') };
-    }
-    throw new Error(
-      `${input}: no pytorch_model.bin, pytorch_model.bin.index.json or safetensors weights in this directory`,
-    );
-  }
-  return { path: input, sharded: input.endsWith('.index.json') };
+  const path = weightsPath(input, [
+    'pytorch_model.bin.index.json',
+    'model.safetensors.index.json',
+    'pytorch_model.bin',
+    'model.safetensors',
+  ]);
+  return { path, sharded: isIndex(path) };
 }
 
 /**

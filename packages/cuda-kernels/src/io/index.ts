@@ -49,25 +49,31 @@ export function openPytorch(path: string): WeightFile {
  * model.safetensors.index.json, model.safetensors, pytorch_model.bin.index.json, pytorch_model.bin.
  */
 export function openWeights(path: string): WeightFile {
-  if (!existsSync(path)) throw new Error(`${path}: no such file`);
-  if (statSync(path).isDirectory()) {
-    for (const name of [
-      'model.safetensors.index.json',
-      'model.safetensors',
-      'pytorch_model.bin.index.json',
-      'pytorch_model.bin',
-    ]) {
-      const p = join(path, name);
-      if (existsSync(p)) return openWeights(p);
-    }
-    throw new Error(
-      `${path}: no model.safetensors, model.safetensors.index.json, pytorch_model.bin or pytorch_model.bin.index.json in this directory`,
-    );
-  }
-  return isIndex(path) ? new ShardedWeights(path, openSingle) : openSingle(path);
+  const file = weightsPath(path);
+  return isIndex(file) ? new ShardedWeights(file, openSingle) : openSingle(file);
 }
 
-function isIndex(path: string): boolean {
+/** The weight files a model directory may hold, in the order openWeights prefers them. */
+export const MODEL_WEIGHT_FILES = [
+  'model.safetensors.index.json',
+  'model.safetensors',
+  'pytorch_model.bin.index.json',
+  'pytorch_model.bin',
+] as const;
+
+/**
+ * The file to open for `path`: itself when it is a file, else the first of `preference` (a model
+ * directory's weight file names) that the directory holds. Errors name what was looked for.
+ */
+export function weightsPath(path: string, preference: readonly string[] = MODEL_WEIGHT_FILES): string {
+  if (!existsSync(path)) throw new Error(`${path}: no such file or directory`);
+  if (!statSync(path).isDirectory()) return path;
+  const found = preference.map((n) => join(path, n)).find((p) => existsSync(p));
+  if (!found) throw new Error(`${path}: no ${preference.join(', ')} in this directory`);
+  return found;
+}
+
+export function isIndex(path: string): boolean {
   return path.endsWith('.index.json');
 }
 

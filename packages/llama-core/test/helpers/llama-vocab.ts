@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import llamaTokenizer from 'llama-tokenizer-js';
 import { PieceType, type SentencePieceModel, serializeSentencePieceModel } from '../../src/index.js';
+import { llamaStyleSpModel } from './tiny-model.js';
 
 interface LlamaTokenizerJs {
   vocabById: string[];
@@ -36,17 +37,7 @@ export function llamaModel(): SentencePieceModel {
     if (Array.from(piece).length === 1) return { piece, score: -1e9, type: PieceType.Normal };
     return { piece, score: -1e9, type: PieceType.Unused };
   });
-  return {
-    pieces,
-    modelType: 2,
-    byteFallback: true,
-    addDummyPrefix: true,
-    removeExtraWhitespaces: false,
-    unkId: 0,
-    bosId: 1,
-    eosId: 2,
-    padId: -1,
-  };
+  return llamaStyleSpModel(pieces);
 }
 
 /** Write a SEED-LLaMA-style tokenizer directory (LLaMA vocab + 8192 image tokens + <img>, </img>). */

@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { openWeights } from '@seed/cuda-kernels';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures', import.meta.url));
-export const TINY_DIR = process.env.SEED_TINY_DIR ?? join(FIXTURES, 'tiny-seed');
-export const GOLDEN_DIR = process.env.SEED_GOLDEN_DIR ?? join(FIXTURES, 'tiny-seed-golden');
+export const TINY_DIR = join(FIXTURES, 'tiny-seed');
+export const GOLDEN_DIR = join(FIXTURES, 'tiny-seed-golden');
 export const IMAGE_DIR = join(FIXTURES, 'preprocess');
 
 export interface GoldenImage {
