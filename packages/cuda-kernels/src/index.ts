@@ -5,6 +5,7 @@
  */
 export * from './dtype.js';
 export * from './io/index.js';
+export * from './load/index.js';
 export * as ops from './ops.js';
 export { type AttentionOptions, OP_NAMES, type OpName, type RopeOptions, type SampleOptions } from './ops.js';
 export * from './runtime.js';

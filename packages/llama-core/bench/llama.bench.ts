@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { measureCpuCeilings, ops, setCpuThreads, type Tensor, tensor } from '@seed/cuda-kernels';
+import { InMemoryWeights, listSpecs, loadWeights, measureCpuCeilings, ops, setCpuThreads } from '@seed/cuda-kernels';
 import { getLlama } from 'node-llama-cpp';
 import { KvCache, LlamaModel, llamaWeightSpecs, parseLlamaConfig } from '../src/index.js';
 import { type TinyConfig, tinyHfConfig, writeTinyGguf } from '../test/helpers/tiny-llama.js';
@@ -61,12 +61,12 @@ function randomWeights(c: TinyConfig): Map<string, { shape: number[]; data: Floa
   };
   const w = new Map<string, { shape: number[]; data: Float32Array }>();
   const config = parseLlamaConfig(tinyHfConfig(c));
-  for (const spec of llamaWeightSpecs(config)) {
-    const n = spec.shape.reduce((a, b) => a * b, 1);
-    const scale = spec.shape.length === 1 ? 0 : 2 / Math.sqrt(spec.shape[1]);
+  for (const { name, shape } of listSpecs(llamaWeightSpecs(config))) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const scale = shape.length === 1 ? 0 : 2 / Math.sqrt(shape[1]);
     const data = new Float32Array(n);
-    for (let i = 0; i < n; i++) data[i] = spec.shape.length === 1 ? 1 : rnd() * scale;
-    w.set(spec.name, { shape: spec.shape, data });
+    for (let i = 0; i < n; i++) data[i] = shape.length === 1 ? 1 : rnd() * scale;
+    w.set(name, { shape: [...shape], data });
   }
   return w;
 }
@@ -94,19 +94,23 @@ async function benchSize(label: string, c: TinyConfig, bandwidthGBs: number): Pr
   writeTinyGguf(gguf, c, weights, dtype === 'q8' ? 'q8_0' : 'f32');
 
   // ---- seed ----
-  const map = new Map<string, Tensor>();
-  let weightBytesPerToken = 0;
-  for (const spec of llamaWeightSpecs(config)) {
-    const w = weights.get(spec.name)!;
-    const t = tensor(w.data, w.shape);
-    const stored = dtype === 'q8' && spec.matrix ? ops.quantizeQ8(t) : t;
-    if (stored !== t) t.dispose();
-    map.set(spec.id, stored);
-    if (spec.id !== 'embed')
-      weightBytesPerToken += spec.matrix && dtype === 'q8' ? w.data.length + 4 * w.shape[0] : w.data.byteLength;
+  const specs = llamaWeightSpecs(config);
+  let weightBytesPerToken = 0; // every weight but the embedding table is read once per decoded token
+  for (const { path, spec, shape } of listSpecs(specs)) {
+    const n = shape.reduce((x, y) => x * y, 1);
+    if (path !== 'embed')
+      weightBytesPerToken += spec.precision === 'matrix' && dtype === 'q8' ? n + 4 * shape[0] : 4 * n;
   }
+  const loaded = await loadWeights({
+    specs,
+    files: new InMemoryWeights(weights),
+    what: `the ${label} model`,
+    source: 'random weights',
+    dtype: dtype === 'q8' ? 'int8' : 'f32',
+    unexpected: 'error',
+  });
   weights.clear();
-  const model = new LlamaModel(config, map, 'cpu');
+  const model = new LlamaModel(config, loaded.weights, 'cpu');
   const prompt = Array.from({ length: PREFILL }, (_, i) => 3 + ((i * 7919) % (c.vocabSize - 3)));
   const cache = new KvCache(config, 'cpu', c.maxSeq);
   const prefillMs: number[] = [];
@@ -130,7 +134,7 @@ async function benchSize(label: string, c: TinyConfig, bandwidthGBs: number): Pr
     decodeMs.push((performance.now() - t0) / DECODE);
   }
   cache.dispose();
-  for (const t of map.values()) t.dispose();
+  loaded.dispose();
 
   // ---- llama.cpp ----
   const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' as never });

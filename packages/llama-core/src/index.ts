@@ -15,7 +15,7 @@ export {
 } from './generate.js';
 export { KvCache } from './kv-cache.js';
 export { type LoadedLlama, type LoadLlamaOptions, loadLlama, type WeightDType } from './load.js';
-export { LlamaModel, type LlamaWeights } from './model.js';
+export { LlamaModel } from './model.js';
 export { IncrementalDecoder } from './tokenizer/incremental-decoder.js';
 export { type DecodeOptions, type EncodeOptions, LlamaTokenizer } from './tokenizer/llama-tokenizer.js';
 export {
@@ -25,4 +25,4 @@ export {
   type SentencePieceModel,
   serializeSentencePieceModel,
 } from './tokenizer/sentencepiece-model.js';
-export { llamaWeightSpecs, type WeightSpec } from './weights/hf-llama-names.js';
+export { type LlamaWeightSpecs, type LlamaWeights, llamaWeightSpecs } from './weights/hf-llama-names.js';

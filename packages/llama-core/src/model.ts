@@ -6,9 +6,7 @@
 import { type Device, ops, scope, type Tensor, tensor } from '@seed/cuda-kernels';
 import type { LlamaConfig } from './config.js';
 import type { KvCache } from './kv-cache.js';
-
-/** Weights by our ids (see weights/hf-llama-names.ts). */
-export type LlamaWeights = ReadonlyMap<string, Tensor>;
+import type { LlamaWeights } from './weights/hf-llama-names.js';
 
 export class LlamaModel {
   constructor(
@@ -17,18 +15,13 @@ export class LlamaModel {
     readonly device: Device,
   ) {}
 
-  private w(id: string): Tensor {
-    const t = this.weights.get(id);
-    if (!t) throw new Error(`weight ${id} is not loaded`);
-    return t;
-  }
-
   /**
    * Run `ids` (positions cache.length …) through the model, append their keys/values to the cache and
    * return the logits [T, V] of every position (allLogits) or [1, V] of the last one.
    */
   forward(ids: readonly number[], cache: KvCache, options: { allLogits?: boolean } = {}): Tensor {
     const c = this.config;
+    const w = this.weights;
     const T = ids.length;
     const pos0 = cache.length;
     if (T === 0) throw new Error('forward() needs at least one token');
@@ -45,32 +38,32 @@ export class LlamaModel {
         [T],
         { device: this.device },
       );
-      let x = ops.embedding(this.w('embed'), tokens); // [T, C]
+      let x = ops.embedding(w.embed, tokens); // [T, C]
       if (x.dtype !== 'f32') x = ops.cast(x, 'f32');
       for (let l = 0; l < c.nLayers; l++) {
-        const p = `layers.${l}.`;
+        const p = w.layers[l];
         // ---- attention ----
-        const h = ops.rmsnorm(x, this.w(`${p}attnNorm`), c.eps); // [T, C]
-        const q = ops.rope(ops.linear(h, this.w(`${p}attnQ`)).reshape([1, T, c.nHeads, c.headDim]), positions, {
+        const h = ops.rmsnorm(x, p.attnNorm, c.eps); // [T, C]
+        const q = ops.rope(ops.linear(h, p.attnQ).reshape([1, T, c.nHeads, c.headDim]), positions, {
           base: c.ropeTheta,
         });
-        const k = ops.rope(ops.linear(h, this.w(`${p}attnK`)).reshape([1, T, c.nKvHeads, c.headDim]), positions, {
+        const k = ops.rope(ops.linear(h, p.attnK).reshape([1, T, c.nKvHeads, c.headDim]), positions, {
           base: c.ropeTheta,
         });
-        const v = ops.linear(h, this.w(`${p}attnV`)).reshape([1, T, c.nKvHeads, c.headDim]);
+        const v = ops.linear(h, p.attnV).reshape([1, T, c.nKvHeads, c.headDim]);
         ops.setSlice(cache.keys[l], k, [0, pos0, 0, 0]);
         ops.setSlice(cache.values[l], v, [0, pos0, 0, 0]);
         const att = ops.attention(q, cache.keys[l], cache.values[l], { causal: true, kvLen: pos0 + T, qOffset: pos0 }); // [1, T, H, D]
-        x = ops.add(x, ops.linear(att.reshape([T, c.dim]), this.w(`${p}attnOut`)));
+        x = ops.add(x, ops.linear(att.reshape([T, c.dim]), p.attnOut));
         // ---- SwiGLU MLP ----
-        const h2 = ops.rmsnorm(x, this.w(`${p}ffnNorm`), c.eps);
-        const gate = ops.silu(ops.linear(h2, this.w(`${p}ffnGate`))); // [T, F]
-        const up = ops.linear(h2, this.w(`${p}ffnUp`));
-        x = ops.add(x, ops.linear(ops.mul(gate, up), this.w(`${p}ffnDown`)));
+        const h2 = ops.rmsnorm(x, p.ffnNorm, c.eps);
+        const gate = ops.silu(ops.linear(h2, p.ffnGate)); // [T, F]
+        const up = ops.linear(h2, p.ffnUp);
+        x = ops.add(x, ops.linear(ops.mul(gate, up), p.ffnDown));
       }
       const last = options.allLogits ? x : ops.narrow(x, 0, T - 1, T); // [T or 1, C]
-      const out = ops.rmsnorm(last, this.w('norm'), c.eps);
-      return ops.linear(out, c.tieEmbeddings ? this.w('embed') : this.w('output')); // [T or 1, V]
+      const out = ops.rmsnorm(last, w.norm, c.eps);
+      return ops.linear(out, w.output ?? w.embed); // [T or 1, V]
     });
     cache.length = pos0 + T;
     return logits;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { generate, generateText, KvCache } from '../src/index.js';
 import { tinyModel, tinyTokenizer } from './helpers/tiny-model.js';
 
-const model = tinyModel();
+const model = await tinyModel();
 const tokenizer = tinyTokenizer();
 const PROMPT = [1, 300, 17, 64, 201, 5, 290, 77];
 // Greedy continuation of PROMPT, as llama.cpp computes it (see llama-vs-llamacpp.test.ts).

@@ -93,7 +93,7 @@ afterAll(async () => {
 
 describe('LLaMA forward against llama.cpp', () => {
   it('f32 weights: identical greedy tokens and next-token probabilities', async () => {
-    const [a, b] = [await ours(tinyModel(42)), await reference(join(dir, 'tiny-f32.gguf'))];
+    const [a, b] = [await ours(await tinyModel(42)), await reference(join(dir, 'tiny-f32.gguf'))];
     console.log(`f32 tokens ${a.tokens.join(' ')}`);
     expect(a.tokens).toEqual(b.tokens);
     // llama.cpp keeps its KV cache in f16, which bounds the agreement (toolchain.md: ~1e-4).
@@ -107,7 +107,7 @@ describe('LLaMA forward against llama.cpp', () => {
   it('int8 weights (seed q8 per row vs llama.cpp Q8_0): the same greedy token at every step where the reference is not a near-tie, close probabilities', async () => {
     const b = await reference(join(dir, 'tiny-q8.gguf'));
     // Both engines see the same history (llama.cpp's greedy tokens), so one near-tie cannot derail the rest.
-    const probs = await oursForced(tinyModel(42, true), b.tokens);
+    const probs = await oursForced(await tinyModel(42, true), b.tokens);
     let same = 0;
     let worst = 0;
     for (let s = 0; s < STEPS; s++) {

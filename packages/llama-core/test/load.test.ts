@@ -43,14 +43,14 @@ describe('loadLlama', () => {
     for (const f of readdirSync(fixtures)) copyFileSync(join(fixtures, f), join(dir, f));
     const fromBin = await loadLlama(dir);
     const fromSafetensors = await loadLlama(tinyDir(), { dtype: 'f16' });
-    expect(fromBin.model.weights.get('layers.0.attnQ')?.dtype).toBe('f16');
+    expect(fromBin.model.weights.layers[0].attnQ.dtype).toBe('f16');
     expect(Array.from(await lastLogits(fromBin))).toEqual(Array.from(await lastLogits(fromSafetensors)));
   });
 
   it('int8 weights (quantized at load) keep the greedy continuation for the first tokens', async () => {
     const m = await loadLlama(tinyDir(), { dtype: 'int8' });
-    expect(m.model.weights.get('layers.1.ffnDown')?.dtype).toBe('q8');
-    expect(m.model.weights.get('layers.1.ffnNorm')?.dtype).toBe('f32');
+    expect(m.model.weights.layers[1].ffnDown.dtype).toBe('q8');
+    expect(m.model.weights.layers[1].ffnNorm.dtype).toBe('f32');
     const r = await generateText(m.model, m.tokenizer, PROMPT, { temperature: 0, maxNewTokens: 8 });
     expect(r.ids).toEqual(GREEDY.slice(0, 8));
   });

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ops, setCpuThreads, synchronize, type Tensor, tensor, writeSafetensors } from '@seed/cuda-kernels';
+import { listSpecs, ops, setCpuThreads, synchronize, type Tensor, tensor, writeSafetensors } from '@seed/cuda-kernels';
 import { SEED2_CONFIG, SeedTokenizer, seedWeightSpecs } from '../src/index.js';
 
 const args = process.argv.slice(2);
@@ -48,11 +48,11 @@ async function writeRandomCheckpoint(dir: string): Promise<void> {
     for (let i = 0; i < n; i++) data[i] = rnd() * k;
     return tensor(data, shape, { dtype: isVit ? 'f16' : 'f32' });
   };
-  const specs = seedWeightSpecs(SEED2_CONFIG);
+  const specs = listSpecs(seedWeightSpecs(SEED2_CONFIG));
   for (const file of ['vit', 'quantizer'] as const) {
     const list = specs
       .filter((sp) => sp.file === file)
-      .map((sp) => [sp.name, make(sp.shape, file === 'vit')] as [string, Tensor]);
+      .map((sp) => [sp.name, make([...sp.shape], file === 'vit')] as [string, Tensor]);
     await writeSafetensors(join(dir, file === 'vit' ? 'eva_vit_g.safetensors' : 'seed_quantizer.safetensors'), list);
     for (const [, t] of list) t.dispose();
   }

@@ -7,4 +7,4 @@ export { EPS, parseSeedConfig, SEED2_CONFIG, type SeedTokenizerConfig, vitTokens
 export { type LoadSeedTokenizerOptions, loadSeedWeights, type SeedWeightDType } from './load.js';
 export * from './preprocess.js';
 export { type EncodeActivations, type EncodeOptions, SeedTokenizer } from './seed-tokenizer.js';
-export { type SeedFile, type SeedWeightSpec, seedWeightSpecs } from './weights/seed-names.js';
+export { type SeedFile, type SeedWeightSpecs, type SeedWeights, seedWeightSpecs } from './weights/seed-names.js';

@@ -15,8 +15,8 @@ import { evaVit, lnVision } from './model/eva-vit.js';
 import { imageDecoder } from './model/image-decoder.js';
 import { causalQueryMask, qformer } from './model/qformer.js';
 import { decodeTask, encodeTask, nearestCodes } from './model/quantizer.js';
-import type { SeedWeights } from './model/weights.js';
 import { type ImageInput, preprocessImage } from './preprocess.js';
+import type { SeedWeights } from './weights/seed-names.js';
 
 /** Intermediate activations of one encode, for checking against a reference (f32, row-major). */
 export interface EncodeActivations {
@@ -45,6 +45,7 @@ export class SeedTokenizer {
     readonly config: SeedTokenizerConfig,
     readonly device: Device,
     private readonly weights: SeedWeights,
+    private readonly disposeWeights: () => void,
     /** The checkpoint files read. */
     readonly files: Readonly<Record<'quantizer' | 'vit', string>>,
     /** Tensors in the files that the tokenizer does not use ("file: name"). */
@@ -56,7 +57,7 @@ export class SeedTokenizer {
   /** Load from a directory holding seed_quantizer.pt and eva_vit_g.pth (or their safetensors conversions). */
   static async load(dir: string, options: LoadSeedTokenizerOptions = {}): Promise<SeedTokenizer> {
     const w = await loadSeedWeights(dir, options);
-    return new SeedTokenizer(w.config, w.device, w.weights, w.files, w.unused);
+    return new SeedTokenizer(w.config, w.device, w.weights, w.dispose, w.files, w.unused);
   }
 
   /** Codes per image (32). */
@@ -119,8 +120,8 @@ export class SeedTokenizer {
         `expected a Float32Array of ${batch}×3×${c.imageSize}×${c.imageSize} = ${expected} pixels, got ${pixels?.length}`,
       );
     const out = scope(() => {
-      const vit = evaVit(pixels, batch, this.weights, c, this.device); // [B, 257, W]
-      const image = lnVision(vit, this.weights);
+      const vit = evaVit(pixels, batch, this.weights.vit, c, this.device); // [B, 257, W]
+      const image = lnVision(vit, this.weights.lnVision);
       const query = qformer(image, this.weights, c, this.queryMask); // [B, 32, Q]
       const z = encodeTask(query, this.weights); // [B, 32, codeDim]
       const ids = nearestCodes(z, this.weights); // [B·32]
@@ -188,7 +189,7 @@ export class SeedTokenizer {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const t of this.weights.values()) t.dispose();
+    this.disposeWeights();
     this.queryMask.dispose();
   }
 

@@ -3,7 +3,7 @@
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openWeights, type Tensor, tensor, writeSafetensors } from '@seed/cuda-kernels';
+import { listSpecs, openWeights, type Tensor, tensor, writeSafetensors } from '@seed/cuda-kernels';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSeedConfig, SEED2_CONFIG, SeedTokenizer, seedWeightSpecs } from '../src/index.js';
 import { expectedTensors, golden, TINY_DIR } from './helpers/golden.js';
@@ -141,7 +141,7 @@ describe('config', () => {
   it('defaults are SEED-2 and the weight table has the upstream names', () => {
     const c = parseSeedConfig();
     expect(c).toEqual(SEED2_CONFIG);
-    const specs = seedWeightSpecs(c);
+    const specs = listSpecs(seedWeightSpecs(c));
     const byName = new Map(specs.map((s) => [s.name, s.shape]));
     expect(byName.get('blocks.38.attn.qkv.weight')).toEqual([4224, 1408]);
     expect(byName.has('blocks.39.attn.qkv.weight')).toBe(false); // the 40th block is not used

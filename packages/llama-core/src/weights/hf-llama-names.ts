@@ -1,42 +1,40 @@
 /**
- * The declarative weight table of HF LLaMA checkpoints: our id → upstream tensor name + expected shape.
- * Loading fails loudly on missing, unexpected and misshapen tensors.
+ * The declarative weight table of HF LLaMA checkpoints: our names → upstream tensor names and expected
+ * shapes, as a tree that `loadWeights` turns into {@link LlamaWeights}. Matrices take the precision asked
+ * at load (int8 included); the embedding and norms follow a float dtype and otherwise stay as stored.
  */
+import { type Loaded, weight } from '@seed/cuda-kernels';
 import type { LlamaConfig } from '../config.js';
 
-export interface WeightSpec {
-  /** Our id, e.g. "layers.3.attnQ". */
-  id: string;
-  /** The checkpoint name, e.g. "model.layers.3.self_attn.q_proj.weight". */
-  name: string;
-  shape: number[];
-  /** Matrices that linear() multiplies (these may be quantized to int8); the rest stay as stored. */
-  matrix: boolean;
+export function llamaWeightSpecs(c: LlamaConfig) {
+  const kvDim = c.nKvHeads * c.headDim;
+  const layer = (l: number) => {
+    const p = `model.layers.${l}`;
+    return {
+      attnNorm: weight(`${p}.input_layernorm.weight`, [c.dim]),
+      attnQ: weight(`${p}.self_attn.q_proj.weight`, [c.dim, c.dim]), // [H·D, C]
+      attnK: weight(`${p}.self_attn.k_proj.weight`, [kvDim, c.dim]), // [Hkv·D, C]
+      attnV: weight(`${p}.self_attn.v_proj.weight`, [kvDim, c.dim]),
+      attnOut: weight(`${p}.self_attn.o_proj.weight`, [c.dim, c.dim]),
+      ffnNorm: weight(`${p}.post_attention_layernorm.weight`, [c.dim]),
+      ffnGate: weight(`${p}.mlp.gate_proj.weight`, [c.ffnDim, c.dim]), // [F, C]
+      ffnUp: weight(`${p}.mlp.up_proj.weight`, [c.ffnDim, c.dim]),
+      ffnDown: weight(`${p}.mlp.down_proj.weight`, [c.dim, c.ffnDim]), // [C, F]
+    };
+  };
+  return {
+    // A gather table, not a linear() weight: never quantized.
+    embed: weight('model.embed_tokens.weight', [c.vocabSize, c.dim], { precision: 'float' }), // [V, C]
+    layers: Array.from({ length: c.nLayers }, (_, l) => layer(l)),
+    norm: weight('model.norm.weight', [c.dim]),
+    output: c.tieEmbeddings ? undefined : weight('lm_head.weight', [c.vocabSize, c.dim]), // [V, C]
+  };
 }
 
-export function llamaWeightSpecs(c: LlamaConfig): WeightSpec[] {
-  const kvDim = c.nKvHeads * c.headDim;
-  const specs: WeightSpec[] = [
-    { id: 'embed', name: 'model.embed_tokens.weight', shape: [c.vocabSize, c.dim], matrix: false }, // [V, C]
-  ];
-  for (let l = 0; l < c.nLayers; l++) {
-    const p = `model.layers.${l}`;
-    specs.push(
-      { id: `layers.${l}.attnNorm`, name: `${p}.input_layernorm.weight`, shape: [c.dim], matrix: false },
-      { id: `layers.${l}.attnQ`, name: `${p}.self_attn.q_proj.weight`, shape: [c.dim, c.dim], matrix: true }, // [H·D, C]
-      { id: `layers.${l}.attnK`, name: `${p}.self_attn.k_proj.weight`, shape: [kvDim, c.dim], matrix: true }, // [Hkv·D, C]
-      { id: `layers.${l}.attnV`, name: `${p}.self_attn.v_proj.weight`, shape: [kvDim, c.dim], matrix: true },
-      { id: `layers.${l}.attnOut`, name: `${p}.self_attn.o_proj.weight`, shape: [c.dim, c.dim], matrix: true },
-      { id: `layers.${l}.ffnNorm`, name: `${p}.post_attention_layernorm.weight`, shape: [c.dim], matrix: false },
-      { id: `layers.${l}.ffnGate`, name: `${p}.mlp.gate_proj.weight`, shape: [c.ffnDim, c.dim], matrix: true }, // [F, C]
-      { id: `layers.${l}.ffnUp`, name: `${p}.mlp.up_proj.weight`, shape: [c.ffnDim, c.dim], matrix: true },
-      { id: `layers.${l}.ffnDown`, name: `${p}.mlp.down_proj.weight`, shape: [c.dim, c.ffnDim], matrix: true }, // [C, F]
-    );
-  }
-  specs.push({ id: 'norm', name: 'model.norm.weight', shape: [c.dim], matrix: false });
-  if (!c.tieEmbeddings) specs.push({ id: 'output', name: 'lm_head.weight', shape: [c.vocabSize, c.dim], matrix: true }); // [V, C]
-  return specs;
-}
+export type LlamaWeightSpecs = ReturnType<typeof llamaWeightSpecs>;
+
+/** The loaded weights, by the same names. */
+export type LlamaWeights = Loaded<LlamaWeightSpecs>;
 
 /** Checkpoint tensors that are known and harmless to ignore (HF buffers). */
 export const IGNORED_WEIGHTS = [/\.rotary_emb\.inv_freq$/];

@@ -1,7 +1,7 @@
 /** The tiny random LLaMA of tiny-llama.ts as seed objects: model (f32 or q8 weights) and a matching tokenizer. */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ops, type Tensor, tensor } from '@seed/cuda-kernels';
+import { InMemoryWeights, loadWeights } from '@seed/cuda-kernels';
 import {
   LlamaModel,
   LlamaTokenizer,
@@ -13,16 +13,18 @@ import {
 } from '../../src/index.js';
 import { TINY, tinyHfConfig, tinyWeights, writeTinyHfDir } from './tiny-llama.js';
 
-export function tinyModel(seed = 42, quantize = false): LlamaModel {
+/** The tiny model in memory (f32, or int8 matrices), through the same loader as a checkpoint on disk. */
+export async function tinyModel(seed = 42, quantize = false): Promise<LlamaModel> {
   const config = parseLlamaConfig(tinyHfConfig(TINY));
-  const weights = tinyWeights(TINY, seed);
-  const map = new Map<string, Tensor>();
-  for (const spec of llamaWeightSpecs(config)) {
-    const w = weights.get(spec.name)!;
-    const t = tensor(w.data, w.shape);
-    map.set(spec.id, quantize && spec.matrix ? ops.quantizeQ8(t) : t);
-  }
-  return new LlamaModel(config, map, 'cpu');
+  const { weights } = await loadWeights({
+    specs: llamaWeightSpecs(config),
+    files: new InMemoryWeights(tinyWeights(TINY, seed)),
+    what: 'the tiny model',
+    source: 'tinyModel()',
+    dtype: quantize ? 'int8' : 'f32',
+    unexpected: 'error',
+  });
+  return new LlamaModel(config, weights, 'cpu');
 }
 
 /** The tiny SentencePiece model: <unk>, <s>, </s>, 256 byte pieces, then "▁t259" … up to the vocabulary size. */

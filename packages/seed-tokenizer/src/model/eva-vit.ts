@@ -5,8 +5,8 @@
  */
 import { type Device, ops, type Tensor, tensor } from '@seed/cuda-kernels';
 import { EPS, type SeedTokenizerConfig, vitTokens } from '../config.js';
+import type { NormWeights, SeedWeights } from '../weights/seed-names.js';
 import { vitBlock } from './vit-block.js';
-import { type SeedWeights, weight } from './weights.js';
 
 /**
  * Pixels [B, 3, S, S] (CHW per image, CLIP-normalised) → patches [B, P·P, 3·p·p], each row ordered
@@ -36,11 +36,10 @@ export function extractPatches(pixels: Float32Array, batch: number, imageSize: n
 export function evaVit(
   pixels: Float32Array,
   batch: number,
-  weights: SeedWeights,
+  w: SeedWeights['vit'],
   c: SeedTokenizerConfig,
   device: Device,
 ): Tensor {
-  const w = (id: string) => weight(weights, id);
   const W = c.vitWidth;
   const nPatches = vitTokens(c) - 1;
   const patches = tensor(
@@ -48,16 +47,16 @@ export function evaVit(
     [batch, nPatches, 3 * c.patchSize * c.patchSize],
     { device },
   );
-  const embedded = ops.linear(patches, w('vit.patch.weight'), w('vit.patch.bias')); // [B, 256, W]
-  const cls = w('vit.cls'); // [1, 1, W]
+  const embedded = ops.linear(patches, w.patch.weight, w.patch.bias); // [B, 256, W]
+  const cls = w.cls; // [1, 1, W]
   const clsBatch = batch === 1 ? cls : ops.concat(Array(batch).fill(cls), 0); // [B, 1, W]
-  let x = ops.add(ops.concat([clsBatch, embedded], 1), w('vit.pos')); // [B, 257, W]
-  for (let l = 0; l < c.vitDepth; l++) x = vitBlock(x, weights, `vit.${l}.`, c.vitHeads, EPS.vit);
+  let x = ops.add(ops.concat([clsBatch, embedded], 1), w.pos); // [B, 257, W]
+  for (const block of w.blocks) x = vitBlock(x, block, c.vitHeads, EPS.vit);
   if (x.shape[2] !== W) throw new Error('internal: ViT width changed');
   return x;
 }
 
 /** SEED's ln_vision over the ViT features (kept in f32, as upstream forces). */
-export function lnVision(features: Tensor, weights: SeedWeights): Tensor {
-  return ops.layernorm(features, weight(weights, 'lnVision.weight'), weight(weights, 'lnVision.bias'), EPS.lnVision);
+export function lnVision(features: Tensor, norm: NormWeights): Tensor {
+  return ops.layernorm(features, norm.weight, norm.bias, EPS.lnVision);
 }

@@ -6,16 +6,15 @@
  */
 import { ops, type Tensor } from '@seed/cuda-kernels';
 import { EPS, type SeedTokenizerConfig } from '../config.js';
+import type { SeedWeights } from '../weights/seed-names.js';
 import { vitBlock } from './vit-block.js';
-import { type SeedWeights, weight } from './weights.js';
 
-export function imageDecoder(tokens: Tensor, weights: SeedWeights, c: SeedTokenizerConfig): Tensor {
-  const w = (id: string) => weight(weights, id);
+export function imageDecoder(tokens: Tensor, w: SeedWeights, c: SeedTokenizerConfig): Tensor {
   const [B, N] = tokens.shape;
-  let x = ops.add(tokens, w('decoderPos')); // [B, N, Q]
-  for (let l = 0; l < c.decoderDepth; l++) x = vitBlock(x, weights, `dec.${l}.`, c.decoderHeads, EPS.decoder);
-  x = ops.relu(ops.linear(x, w('down.0.weight'))); // [B, N, d0]
-  x = ops.relu(ops.linear(x, w('down.2.weight'))); // [B, N, d1]
-  x = ops.linear(x, w('down.4.weight')); // [B, N, d2]
-  return ops.linear(x.reshape([B, N * c.imageDownDims[2]]), w('distill.weight'), w('distill.bias')); // [B, E]
+  let x = ops.add(tokens, w.decoderPos); // [B, N, Q]
+  for (const block of w.decoder) x = vitBlock(x, block, c.decoderHeads, EPS.decoder);
+  x = ops.relu(ops.linear(x, w.down0.weight)); // [B, N, d0]
+  x = ops.relu(ops.linear(x, w.down2.weight)); // [B, N, d1]
+  x = ops.linear(x, w.down4.weight); // [B, N, d2]
+  return ops.linear(x.reshape([B, N * c.imageDownDims[2]]), w.distill.weight, w.distill.bias); // [B, E]
 }

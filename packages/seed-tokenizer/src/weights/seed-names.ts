@@ -1,107 +1,136 @@
 /**
- * The declarative weight table of the SEED tokenizer: our id → upstream tensor name, which published file
- * holds it, and its expected shape. Names are AILab-CVC/SEED's state-dict keys: the EVA ViT comes from
- * LAVIS's `eva_vit_g.pth` with no prefix (or `visual_encoder.` when it sits in the quantizer's file), the
- * rest from `seed_quantizer.pt`.
+ * The declarative weight table of the SEED tokenizer: our names → upstream tensor names, which published
+ * file holds them, and their expected shapes, as a tree that `loadWeights` turns into {@link SeedWeights}.
+ * Names are AILab-CVC/SEED's state-dict keys: the EVA ViT comes from LAVIS's `eva_vit_g.pth` with no prefix
+ * (or `visual_encoder.` when it sits in the quantizer's file), the rest from `seed_quantizer.pt`. Matrices
+ * that `linear()` multiplies take the precision chosen at load; everything else (norms, biases, positions,
+ * queries, the codebook whose distances decide the codes) loads as f32.
  */
+import { joined, type Loaded, ops, type Tensor, type WeightSpec, weight, zeros } from '@seed/cuda-kernels';
 import { type SeedTokenizerConfig, vitTokens } from '../config.js';
 
 /** Which published checkpoint holds a tensor. */
 export type SeedFile = 'vit' | 'quantizer';
 
-export interface SeedWeightSpec {
-  /** Our id, e.g. "vit.3.qkv". */
-  id: string;
-  /** Upstream key in its file, e.g. "blocks.3.attn.qkv.weight". */
-  name: string;
-  file: SeedFile;
-  shape: number[];
-  /** 2-D weights that linear() multiplies: these take the precision chosen at load; the rest load as f32. */
-  matrix: boolean;
-}
-
 /** In seed_quantizer.pt-style files that embed the ViT, its keys carry this prefix. */
 export const VIT_PREFIX = 'visual_encoder.';
 
-export function seedWeightSpecs(c: SeedTokenizerConfig): SeedWeightSpec[] {
-  const specs: SeedWeightSpec[] = [];
-  const add = (id: string, name: string, file: SeedFile, shape: number[], matrix = false) =>
-    specs.push({ id, name, file, shape, matrix });
-  const linear = (id: string, name: string, file: SeedFile, out: number, inp: number, bias = true) => {
-    add(`${id}.weight`, `${name}.weight`, file, [out, inp], true); // [N, K]
-    if (bias) add(`${id}.bias`, `${name}.bias`, file, [out]);
-  };
-  const norm = (id: string, name: string, file: SeedFile, width: number) => {
-    add(`${id}.weight`, `${name}.weight`, file, [width]);
-    add(`${id}.bias`, `${name}.bias`, file, [width]);
-  };
+/** A tensor of `file`; a matrix takes the load precision, anything else is f32. */
+type Declare = (name: string, shape: number[], matrix?: boolean) => WeightSpec;
 
-  // ---- EVA ViT-g (eva_vit_g.pth): only the first vitDepth blocks are run ----
-  const W = c.vitWidth;
-  const T = vitTokens(c);
-  add('vit.cls', 'cls_token', 'vit', [1, 1, W]);
-  add('vit.pos', 'pos_embed', 'vit', [1, T, W]);
-  add('vit.patch.weight', 'patch_embed.proj.weight', 'vit', [W, 3, c.patchSize, c.patchSize]); // Conv2d, k = s = patch
-  add('vit.patch.bias', 'patch_embed.proj.bias', 'vit', [W]);
-  for (let l = 0; l < c.vitDepth; l++) {
-    const p = `blocks.${l}`;
-    norm(`vit.${l}.norm1`, `${p}.norm1`, 'vit', W);
-    add(`vit.${l}.qkv.weight`, `${p}.attn.qkv.weight`, 'vit', [3 * W, W], true); // no bias: q_bias, 0, v_bias
-    add(`vit.${l}.qBias`, `${p}.attn.q_bias`, 'vit', [W]);
-    add(`vit.${l}.vBias`, `${p}.attn.v_bias`, 'vit', [W]);
-    linear(`vit.${l}.proj`, `${p}.attn.proj`, 'vit', W, W);
-    norm(`vit.${l}.norm2`, `${p}.norm2`, 'vit', W);
-    linear(`vit.${l}.fc1`, `${p}.mlp.fc1`, 'vit', c.vitMlpDim, W);
-    linear(`vit.${l}.fc2`, `${p}.mlp.fc2`, 'vit', W, c.vitMlpDim);
-  }
+const inQuantizer: Declare = (name, shape, matrix = false) =>
+  weight(name, shape, { file: 'quantizer', precision: matrix ? 'matrix' : 'f32' });
 
-  // ---- ln_vision + causal Q-Former (seed_quantizer.pt) ----
+/** ViT tensors: in eva_vit_g.pth, or under `visual_encoder.` in the quantizer's file. */
+const inVit: Declare = (name, shape, matrix = false) =>
+  weight(name, shape, {
+    file: 'vit',
+    aliases: [{ file: 'quantizer', name: VIT_PREFIX + name }],
+    precision: matrix ? 'matrix' : 'f32',
+  });
+
+const linear = (at: Declare, name: string, out: number, inp: number, bias = true) => ({
+  weight: at(`${name}.weight`, [out, inp], true), // [N, K]
+  bias: bias ? at(`${name}.bias`, [out]) : undefined,
+});
+
+const norm = (at: Declare, name: string, width: number) => ({
+  weight: at(`${name}.weight`, [width]),
+  bias: at(`${name}.bias`, [width]),
+});
+
+/** A pre-norm ViT block (EVA's and the code decoder's `blocks_image` share the layout). */
+const vitBlock = (at: Declare, p: string, width: number, mlp: number, qkvBias: 'qkv' | 'q+v') => ({
+  norm1: norm(at, `${p}.norm1`, width),
+  qkv: {
+    weight: at(`${p}.attn.qkv.weight`, [3 * width, width], true), // [3W, W]
+    // EVA's attention has q and v biases but none for k: joined around a zero k bias into one [3W].
+    bias:
+      qkvBias === 'qkv'
+        ? at(`${p}.attn.qkv.bias`, [3 * width])
+        : joined([at(`${p}.attn.q_bias`, [width]), at(`${p}.attn.v_bias`, [width])], ([q, v]) => {
+            const k = zeros([width], 'f32', q.device);
+            const qkv = ops.concat([q, k, v], 0);
+            k.dispose(); // freed once the concat has run
+            return qkv;
+          }),
+  },
+  proj: linear(at, `${p}.attn.proj`, width, width),
+  norm2: norm(at, `${p}.norm2`, width),
+  fc1: linear(at, `${p}.mlp.fc1`, mlp, width),
+  fc2: linear(at, `${p}.mlp.fc2`, width, mlp),
+});
+
+/** One causal Q-Former layer; cross-attention only on layers l % crossAttentionFreq == 0. */
+function qformerLayer(c: SeedTokenizerConfig, l: number) {
   const Q = c.qformerWidth;
-  norm('lnVision', 'ln_vision', 'quantizer', W);
-  add('queries', 'query_tokens', 'quantizer', [1, c.numQueryTokens, Q]);
-  norm('qf.embedNorm', 'Qformer.bert.embeddings.LayerNorm', 'quantizer', Q);
-  for (let l = 0; l < c.qformerLayers; l++) {
-    const p = `Qformer.bert.encoder.layer.${l}`;
-    const id = `qf.${l}`;
-    linear(`${id}.self.q`, `${p}.attention.self.query`, 'quantizer', Q, Q);
-    linear(`${id}.self.k`, `${p}.attention.self.key`, 'quantizer', Q, Q);
-    linear(`${id}.self.v`, `${p}.attention.self.value`, 'quantizer', Q, Q);
-    linear(`${id}.self.out`, `${p}.attention.output.dense`, 'quantizer', Q, Q);
-    norm(`${id}.self.norm`, `${p}.attention.output.LayerNorm`, 'quantizer', Q);
-    if (l % c.crossAttentionFreq === 0) {
-      linear(`${id}.cross.q`, `${p}.crossattention.self.query`, 'quantizer', Q, Q);
-      linear(`${id}.cross.k`, `${p}.crossattention.self.key`, 'quantizer', Q, W); // image tokens are ViT-wide
-      linear(`${id}.cross.v`, `${p}.crossattention.self.value`, 'quantizer', Q, W);
-      linear(`${id}.cross.out`, `${p}.crossattention.output.dense`, 'quantizer', Q, Q);
-      norm(`${id}.cross.norm`, `${p}.crossattention.output.LayerNorm`, 'quantizer', Q);
-    }
-    linear(`${id}.ffn.up`, `${p}.intermediate_query.dense`, 'quantizer', c.qformerFfnDim, Q);
-    linear(`${id}.ffn.down`, `${p}.output_query.dense`, 'quantizer', Q, c.qformerFfnDim);
-    norm(`${id}.ffn.norm`, `${p}.output_query.LayerNorm`, 'quantizer', Q);
-  }
-
-  // ---- quantizer ----
-  linear('encode.0', 'encode_task_layer.0', 'quantizer', Q, Q);
-  linear('encode.2', 'encode_task_layer.2', 'quantizer', c.codeDim, Q);
-  add('codebook', 'quantize.embedding.weight', 'quantizer', [c.codebookSize, c.codeDim]); // stays f32: distances
-
-  // ---- codes → unCLIP embedding ----
-  linear('decode.0', 'decode_task_layer.0', 'quantizer', c.codeDim, c.codeDim);
-  linear('decode.2', 'decode_task_layer.2', 'quantizer', Q, c.codeDim);
-  add('decoderPos', 'pos_embed_image', 'quantizer', [1, c.numQueryTokens, Q]);
-  for (let l = 0; l < c.decoderDepth; l++) {
-    const p = `blocks_image.${l}`;
-    norm(`dec.${l}.norm1`, `${p}.norm1`, 'quantizer', Q);
-    linear(`dec.${l}.qkv`, `${p}.attn.qkv`, 'quantizer', 3 * Q, Q);
-    linear(`dec.${l}.proj`, `${p}.attn.proj`, 'quantizer', Q, Q);
-    norm(`dec.${l}.norm2`, `${p}.norm2`, 'quantizer', Q);
-    linear(`dec.${l}.fc1`, `${p}.mlp.fc1`, 'quantizer', c.decoderMlpDim, Q);
-    linear(`dec.${l}.fc2`, `${p}.mlp.fc2`, 'quantizer', Q, c.decoderMlpDim);
-  }
-  const [d0, d1, d2] = c.imageDownDims;
-  linear('down.0', 'image_down.0', 'quantizer', d0, Q, false);
-  linear('down.2', 'image_down.2', 'quantizer', d1, d0, false);
-  linear('down.4', 'image_down.4', 'quantizer', d2, d1, false);
-  linear('distill', 'distill_image_proj', 'quantizer', c.embedDim, c.numQueryTokens * d2);
-  return specs;
+  const p = `Qformer.bert.encoder.layer.${l}`;
+  const attention = (kind: 'attention' | 'crossattention', kvWidth: number) => ({
+    q: linear(inQuantizer, `${p}.${kind}.self.query`, Q, Q),
+    k: linear(inQuantizer, `${p}.${kind}.self.key`, Q, kvWidth), // cross-attention keys are ViT-wide
+    v: linear(inQuantizer, `${p}.${kind}.self.value`, Q, kvWidth),
+    out: linear(inQuantizer, `${p}.${kind}.output.dense`, Q, Q),
+    norm: norm(inQuantizer, `${p}.${kind}.output.LayerNorm`, Q),
+  });
+  return {
+    self: attention('attention', Q),
+    cross: l % c.crossAttentionFreq === 0 ? attention('crossattention', c.vitWidth) : undefined,
+    ffnUp: linear(inQuantizer, `${p}.intermediate_query.dense`, c.qformerFfnDim, Q),
+    ffnDown: linear(inQuantizer, `${p}.output_query.dense`, Q, c.qformerFfnDim),
+    ffnNorm: norm(inQuantizer, `${p}.output_query.LayerNorm`, Q),
+  };
 }
+
+export function seedWeightSpecs(c: SeedTokenizerConfig) {
+  const W = c.vitWidth;
+  const Q = c.qformerWidth;
+  const [d0, d1, d2] = c.imageDownDims;
+  const patchArea = 3 * c.patchSize * c.patchSize;
+  return {
+    // ---- EVA ViT-g (eva_vit_g.pth): only the first vitDepth blocks are run ----
+    vit: {
+      cls: inVit('cls_token', [1, 1, W]),
+      pos: inVit('pos_embed', [1, vitTokens(c), W]),
+      patch: {
+        // Conv2d with kernel = stride = patch, run as patch extraction + linear: [W, 3, p, p] → [W, 3·p·p].
+        weight: weight('patch_embed.proj.weight', [W, 3, c.patchSize, c.patchSize], {
+          file: 'vit',
+          aliases: [{ file: 'quantizer', name: `${VIT_PREFIX}patch_embed.proj.weight` }],
+          precision: 'matrix',
+          transform: (t: Tensor) => t.reshape([W, patchArea]),
+        }),
+        bias: inVit('patch_embed.proj.bias', [W]),
+      },
+      blocks: Array.from({ length: c.vitDepth }, (_, l) => vitBlock(inVit, `blocks.${l}`, W, c.vitMlpDim, 'q+v')),
+    },
+    // ---- ln_vision + causal Q-Former (seed_quantizer.pt) ----
+    lnVision: norm(inQuantizer, 'ln_vision', W),
+    queries: inQuantizer('query_tokens', [1, c.numQueryTokens, Q]),
+    embedNorm: norm(inQuantizer, 'Qformer.bert.embeddings.LayerNorm', Q),
+    qformer: Array.from({ length: c.qformerLayers }, (_, l) => qformerLayer(c, l)),
+    // ---- quantizer ----
+    encode0: linear(inQuantizer, 'encode_task_layer.0', Q, Q),
+    encode2: linear(inQuantizer, 'encode_task_layer.2', c.codeDim, Q),
+    codebook: inQuantizer('quantize.embedding.weight', [c.codebookSize, c.codeDim]), // f32: distances decide
+    // ---- codes → unCLIP embedding ----
+    decode0: linear(inQuantizer, 'decode_task_layer.0', c.codeDim, c.codeDim),
+    decode2: linear(inQuantizer, 'decode_task_layer.2', Q, c.codeDim),
+    decoderPos: inQuantizer('pos_embed_image', [1, c.numQueryTokens, Q]),
+    decoder: Array.from({ length: c.decoderDepth }, (_, l) =>
+      vitBlock(inQuantizer, `blocks_image.${l}`, Q, c.decoderMlpDim, 'qkv'),
+    ),
+    down0: linear(inQuantizer, 'image_down.0', d0, Q, false),
+    down2: linear(inQuantizer, 'image_down.2', d1, d0, false),
+    down4: linear(inQuantizer, 'image_down.4', d2, d1, false),
+    distill: linear(inQuantizer, 'distill_image_proj', c.embedDim, c.numQueryTokens * d2),
+  };
+}
+
+export type SeedWeightSpecs = ReturnType<typeof seedWeightSpecs>;
+
+/** The loaded tokenizer weights, by the same names. */
+export type SeedWeights = Loaded<SeedWeightSpecs>;
+export type VitBlockWeights = SeedWeights['decoder'][number];
+export type LinearWeights = SeedWeights['encode0'];
+export type NormWeights = SeedWeights['lnVision'];
+export type BertAttentionWeights = SeedWeights['qformer'][number]['self'];
