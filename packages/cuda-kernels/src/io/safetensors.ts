@@ -1,12 +1,15 @@
 /**
  * Safetensors reader. The file is memory-mapped and its header (8-byte little-endian length, then a JSON
  * object) is validated completely when the file is opened, before any tensor is touched, so a truncated or
- * hostile file is an Error naming the file and the tensor, never an out-of-bounds read later.
+ * hostile file is an Error naming the file and the tensor, never an out-of-bounds read later. The checks are
+ * the format's own rules (docs/security.md lists them): a file seed opens says one thing to every reader.
  */
 import { basename } from 'node:path';
 import { MappedFile } from '../tensor.js';
 import { tensorFromStored } from './convert.js';
+import { isWellFormedText, repeatedKey } from './json.js';
 import {
+  byteLength,
   FILE_DTYPE_SIZE,
   isFileDType,
   type LoadOptions,
@@ -53,20 +56,40 @@ export class SafetensorsFile implements WeightFile {
       throw new Error(
         `${where}: header length ${headerLen} runs past the end of the file (${bytes.byteLength} bytes): truncated or corrupt`,
       );
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, dataStart));
+    } catch {
+      throw new Error(`${where}: header is not valid UTF-8`);
+    }
     let header: unknown;
     try {
-      header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, dataStart)));
+      header = JSON.parse(text);
     } catch (e) {
       throw new Error(`${where}: header is not valid JSON (${(e as Error).message})`);
     }
     if (!isPlainObject(header)) throw new Error(`${where}: header is not a JSON object`);
+    // JSON.parse keeps the last of two equal keys; the format allows each name (and field) only once.
+    const repeated = repeatedKey(text);
+    if (repeated) {
+      const owner = repeated[0] === '__metadata__' ? '__metadata__' : `tensor ${repeated[0]}`;
+      throw new Error(
+        repeated.length === 1
+          ? `${where}: ${owner} appears twice in the header`
+          : `${where}: ${owner}: key ${repeated[repeated.length - 1]} appears twice`,
+      );
+    }
     const dataLen = bytes.byteLength - dataStart;
 
     for (const [name, raw] of Object.entries(header)) {
+      if (!isWellFormedText(name))
+        throw new Error(`${where}: tensor name ${JSON.stringify(name)} is not valid UTF-8 (a lone surrogate)`);
       if (name === '__metadata__') {
         if (!isPlainObject(raw)) throw new Error(`${where}: __metadata__ is not a JSON object`);
         for (const [k, v] of Object.entries(raw)) {
           if (typeof v !== 'string') throw new Error(`${where}: __metadata__ value ${k} is not a string`);
+          if (!isWellFormedText(k) || !isWellFormedText(v))
+            throw new Error(`${where}: __metadata__ entry ${JSON.stringify(k)} is not valid UTF-8 (a lone surrogate)`);
           this.metadata[k] = v;
         }
         continue;
@@ -87,14 +110,12 @@ export class SafetensorsFile implements WeightFile {
         off[0] > off[1]
       )
         throw bad(`data_offsets ${JSON.stringify(off)} is not [begin, end] with 0 <= begin <= end`);
-      const need = (shape as number[]).reduce((a, b) => a * b, 1) * FILE_DTYPE_SIZE[dtype];
-      // Checked before the range so that [1e12, 1e12] reads as what it is, not as a size mismatch.
-      if (!Number.isSafeInteger(need) || need > 2 ** 50) throw bad(`shape [${shape.join(', ')}] is absurdly large`);
       if (off[1] > dataLen)
         throw bad(
           `data [${off[0]}, ${off[1]}) lies past the end of the data section (${dataLen} bytes): truncated or corrupt`,
         );
-      if (off[1] - off[0] !== need)
+      const need = byteLength(dtype, shape);
+      if (BigInt(off[1] - off[0]) !== need)
         throw bad(`holds ${off[1] - off[0]} bytes but ${dtype} [${shape.join(', ')}] needs ${need}`);
       this.#entries.set(name, {
         name,
@@ -105,15 +126,32 @@ export class SafetensorsFile implements WeightFile {
       });
     }
 
-    // File order is data order; no two tensors may share bytes (empty tensors share nothing).
+    // The format's own rule: sorted by offset, the tensors tile the data section exactly, the first starting
+    // at 0, each where the previous one ends, the last at the end of the file. Bytes that belong to no tensor
+    // or to two are a corrupt or doctored file (and a place to hide data from a reader that skips them).
     const sorted = [...this.#entries.values()].sort((a, b) => a.begin - b.begin || a.end - b.end);
-    let furthest: Entry | undefined;
+    let at = dataStart;
+    let previous: Entry | undefined;
     for (const e of sorted) {
-      if (e.end === e.begin) continue;
-      if (furthest && e.begin < furthest.end)
-        throw new Error(`${where}: tensors ${furthest.name} and ${e.name} overlap`);
-      if (!furthest || e.end > furthest.end) furthest = e;
+      if (previous && e.begin < at)
+        throw new Error(
+          `${where}: tensors ${previous.name} and ${e.name} overlap (data_offsets [${previous.begin - dataStart}, ${previous.end - dataStart}) and [${e.begin - dataStart}, ${e.end - dataStart}))`,
+        );
+      if (e.begin > at)
+        throw new Error(
+          previous
+            ? `${where}: a gap of ${e.begin - at} bytes between tensors ${previous.name} and ${e.name} (data_offsets must tile the data section)`
+            : `${where}: a gap of ${e.begin - at} bytes before the first tensor ${e.name} (data_offsets must start at 0)`,
+        );
+      at = e.end;
+      previous = e;
     }
+    if (at !== bytes.byteLength)
+      throw new Error(
+        previous
+          ? `${where}: ${bytes.byteLength - at} trailing bytes after the last tensor ${previous.name} (data_offsets must end at the end of the file)`
+          : `${where}: no tensors, but ${bytes.byteLength - at} bytes of data`,
+      );
     for (const e of sorted) this.tensors.push({ name: e.name, dtype: e.dtype, shape: [...e.shape] });
     this.#file = file;
   }

@@ -19,6 +19,14 @@ export const FILE_DTYPE_SIZE: Readonly<Record<FileDType, number>> = Object.freez
   BOOL: 1,
 });
 
+/**
+ * Bytes a tensor of `shape` and `dtype` occupies, exactly: a BigInt, so that no product of dimensions wraps
+ * or rounds however large a hostile header makes them.
+ */
+export function byteLength(dtype: FileDType, shape: readonly (number | bigint)[]): bigint {
+  return shape.reduce<bigint>((n, d) => n * BigInt(d), BigInt(FILE_DTYPE_SIZE[dtype]));
+}
+
 /** Whether `s` names a file dtype (an own key: "constructor" or "toString" must not pass). */
 export function isFileDType(s: unknown): s is FileDType {
   return typeof s === 'string' && Object.hasOwn(FILE_DTYPE_SIZE, s);

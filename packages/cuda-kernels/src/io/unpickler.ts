@@ -14,16 +14,20 @@ export interface StorageRef {
   type: string;
   key: string;
   location: string;
-  numel: number;
+  /** Elements, as pickled: a Python int is unbounded, so BigInt until the reader has checked it. */
+  numel: bigint;
 }
 
-/** A tensor as pickled: a view (offset, size, stride) of a storage. */
+/**
+ * A tensor as pickled: a view (offset, size, stride) of a storage. The integers are exactly as pickled
+ * (BigInt, possibly negative or huge); the checkpoint reader checks them against the storage.
+ */
 export interface TensorRef {
   kind: 'tensor';
   storage: StorageRef;
-  offset: number;
-  size: number[];
-  stride: number[];
+  offset: bigint;
+  size: bigint[];
+  stride: bigint[];
 }
 
 export type PickleValue =
@@ -127,6 +131,7 @@ const OP = {
 } as const;
 
 const MARK = Symbol('mark');
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 type StackItem = PickleValue | typeof MARK;
 
 function tuple(items: PickleValue[]): Tuple {
@@ -138,14 +143,13 @@ export function isTuple(v: unknown): v is Tuple {
   return Array.isArray(v) && (v as unknown as { __tuple?: boolean }).__tuple === true;
 }
 
-const asInt = (v: PickleValue, what: string): number => {
-  if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
-  if (typeof v === 'bigint' && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER))
-    return Number(v);
+const asInt = (v: PickleValue, what: string): bigint => {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
   throw new Error(`pickle: ${what} is not an integer`);
 };
 
-const intList = (v: PickleValue, what: string): number[] => {
+const intList = (v: PickleValue, what: string): bigint[] => {
   if (!Array.isArray(v)) throw new Error(`pickle: ${what} is not a tuple`);
   return (v as PickleValue[]).map((x) => asInt(x, what));
 };
@@ -184,11 +188,21 @@ export function unpickle(data: Uint8Array, what = 'data.pkl'): PickleValue {
     return Number(v);
   };
   const bytes = (n: number) => data.subarray(take(n), pos);
-  const utf8 = new TextDecoder('utf-8');
+  // Strings must be UTF-8, as Python's unpickler requires (torch.load reads even protocol-0/1 byte strings
+  // as UTF-8); a malformed one is an error, not a name with U+FFFD in it.
+  const text = (n: number) => {
+    const at = pos;
+    const raw = bytes(n);
+    try {
+      return utf8.decode(raw);
+    } catch {
+      return fail(`string at byte ${at} is not valid UTF-8`);
+    }
+  };
   const line = () => {
     const end = data.indexOf(0x0a, pos);
     if (end < 0) fail('unterminated GLOBAL');
-    const s = utf8.decode(data.subarray(pos, end));
+    const s = text(end - pos);
     pos = end + 1;
     return s;
   };
@@ -357,19 +371,15 @@ export function unpickle(data: Uint8Array, what = 'data.pkl'): PickleValue {
         stack.push(dv.getFloat64(take(8), false));
         break; // big-endian, unlike every other number in a pickle
       case OP.BINUNICODE:
-        stack.push(utf8.decode(bytes(u32())));
+      case OP.BINSTRING:
+        stack.push(text(u32()));
         break;
       case OP.SHORT_BINUNICODE:
-        stack.push(utf8.decode(bytes(u8())));
+      case OP.SHORT_BINSTRING:
+        stack.push(text(u8()));
         break;
       case OP.BINUNICODE8:
-        stack.push(utf8.decode(bytes(u64())));
-        break;
-      case OP.SHORT_BINSTRING:
-        stack.push(new TextDecoder('latin1').decode(bytes(u8())));
-        break;
-      case OP.BINSTRING:
-        stack.push(new TextDecoder('latin1').decode(bytes(u32())));
+        stack.push(text(u64()));
         break;
       case OP.BINBYTES:
         stack.push(bytes(u32()).slice());
@@ -431,10 +441,11 @@ export function unpickle(data: Uint8Array, what = 'data.pkl'): PickleValue {
           fail(
             `unsupported storage type ${t?.kind === 'global' ? `${t.module}.${t.name}` : 'in a persistent id'} (seed reads ${[...STORAGE_TYPES].join(', ')})`,
           );
+        if (typeof key !== 'string') fail('storage key is not a string');
         stack.push({
           kind: 'storage',
           type: t.name,
-          key: String(key),
+          key: key as string,
           location: String(location),
           numel: asInt(numel, 'storage size'),
         });

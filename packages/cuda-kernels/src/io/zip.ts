@@ -2,7 +2,7 @@
  * Just enough of the ZIP format to read PyTorch checkpoints: the end-of-central-directory record (ZIP64 when
  * it says so), the central directory, and each entry's local header to find where its bytes start. Only
  * STORED (uncompressed) entries can be read, which is what torch.save writes. Every offset is checked
- * against the file size.
+ * against the file size; entry names must be UTF-8 and distinct.
  */
 
 export interface ZipEntry {
@@ -20,6 +20,7 @@ const ZIP64_LOCATOR = 0x07064b50;
 const ZIP64_EOCD = 0x06064b50;
 const CENTRAL = 0x02014b50;
 const LOCAL = 0x04034b50;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The entries of the zip archive `buf`, by name. `what` (the file name) prefixes every error. */
 export function readZipDirectory(buf: Uint8Array, what: string): Map<string, ZipEntry> {
@@ -69,7 +70,14 @@ export function readZipDirectory(buf: Uint8Array, what: string): Map<string, Zip
     const commentLen = dv.getUint16(p + 32, true);
     let local = dv.getUint32(p + 42, true);
     if (p + 46 + nameLen + extraLen > buf.byteLength) fail(`central directory entry ${i} runs past the end`);
-    const name = new TextDecoder().decode(buf.subarray(p + 46, p + 46 + nameLen));
+    let name: string;
+    try {
+      name = utf8.decode(buf.subarray(p + 46, p + 46 + nameLen));
+    } catch {
+      return fail(`central directory entry ${i}: its name is not valid UTF-8`);
+    }
+    // Two entries of one name: which one a reader sees would depend on the reader.
+    if (entries.has(name)) fail(`entry ${name} appears twice in the archive`);
     // ZIP64 extra field (id 1): the 8-byte values of whichever fields are saturated, in this order.
     const uncompressedSat = dv.getUint32(p + 24, true) === 0xffffffff;
     if (size === 0xffffffff || local === 0xffffffff || uncompressedSat) {

@@ -159,21 +159,32 @@ describe('convertToSafetensors', () => {
         ]),
       );
     shard('pytorch_model-00001-of-00002.bin', dictPickle([['a', tensorOp('0', 4, 0, [4], [1])]]), f32([1, 2, 3, 4]));
-    // Opens fine (the listing is valid), but the view reaches past its 2-float storage: found while writing.
-    shard('pytorch_model-00002-of-00002.bin', dictPickle([['b', tensorOp('0', 2, 1, [4], [1])]]), f32([5, 6]));
+    shard('pytorch_model-00002-of-00002.bin', dictPickle([['b', tensorOp('0', 2, 0, [2], [1])]]), f32([5, 6]));
     writeFileSync(
       join(dir, 'pytorch_model.bin.index.json'),
       JSON.stringify({
         weight_map: { a: 'pytorch_model-00001-of-00002.bin', b: 'pytorch_model-00002-of-00002.bin' },
       }),
     );
+    // An error while the last shard is written (thrown here by the progress callback, as a full disk would
+    // throw from a write) comes after the first shard is complete under its temporary name.
+    const failOnB = {
+      onProgress: (_done: number, _total: number, name: string) => {
+        if (name === 'b') throw new Error('disk full while writing b');
+      },
+    };
     const out = join(tmp, 'half-bad-out');
-    await expect(convertToSafetensors(dir, out)).rejects.toThrow(/tensor b: view .* reaches element/);
+    await expect(convertToSafetensors(dir, out, failOnB)).rejects.toThrow(/disk full while writing b/);
     expect(existsSync(out)).toBe(false); // created by the conversion, removed with it
     mkdirSync(out);
-    await expect(convertToSafetensors(dir, out)).rejects.toThrow(/reaches element/);
+    await expect(convertToSafetensors(dir, out, failOnB)).rejects.toThrow(/disk full/);
     expect(readdirSync(out)).toEqual([]); // an existing directory stays, empty
     await expect(convertToSafetensors(dir, join(tmp, 'no', 'such'))).rejects.toThrow(/no such directory/);
+    // A view past its storage in the last shard is refused when the set is opened, before anything is written.
+    shard('pytorch_model-00002-of-00002.bin', dictPickle([['b', tensorOp('0', 2, 1, [4], [1])]]), f32([5, 6]));
+    const out2 = join(tmp, 'half-bad-out2');
+    await expect(convertToSafetensors(dir, out2)).rejects.toThrow(/tensor b: view .* reaches element 4/);
+    expect(existsSync(out2)).toBe(false);
   });
 
   it('refuses to write over its own input', async () => {

@@ -2,6 +2,7 @@
 import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   openPytorch,
@@ -69,7 +70,7 @@ describe('PyTorch checkpoint reader', () => {
     const pkl = entries.get('checkpoint/data.pkl')!;
     const root = unpickle(bytes.subarray(pkl.dataOffset, pkl.dataOffset + pkl.size)) as Map<PickleValue, PickleValue>;
     const ref = root.get('shared_b') as TensorRef;
-    expect(ref).toMatchObject({ offset: 4, size: [4], stride: [1], storage: { type: 'FloatStorage', numel: 12 } });
+    expect(ref).toMatchObject({ offset: 4n, size: [4n], stride: [1n], storage: { type: 'FloatStorage', numel: 12n } });
     expect((root.get('shared_a') as TensorRef).storage.key).toBe(ref.storage.key); // one storage entry
     const storage = entries.get(`checkpoint/data/${ref.storage.key}`)!;
     const fd = openSync(copy, 'r+');
@@ -92,25 +93,42 @@ describe('PyTorch checkpoint reader', () => {
   });
 
   it('reads sharded checkpoints through pytorch_model.bin.index.json', async () => {
+    // Written by real torch.save (tools/fixtures/make_tiny_llama_bin.py): two fp16 shards and their index.
+    const sub = fileURLToPath(new URL('../../../llama-core/test/fixtures/tiny-llama-bin/', import.meta.url));
+    const index = JSON.parse(readFileSync(join(sub, 'pytorch_model.bin.index.json'), 'utf8')) as {
+      weight_map: Record<string, string>;
+    };
+    for (const f of [openWeights(sub), openPytorch(join(sub, 'pytorch_model.bin.index.json'))]) {
+      expect(f.tensors.map((t) => t.name).sort()).toEqual(Object.keys(index.weight_map).sort());
+      const name = 'model.layers.1.input_layernorm.weight';
+      const shard = openPytorch(join(sub, index.weight_map[name]));
+      expect(await f.load(name).bytes()).toEqual(await shard.load(name).bytes());
+      expect(f.has('fp16')).toBe(false);
+      expect(() => f.load('fp16')).toThrow(/has no tensor fp16/);
+      shard.close();
+      f.close();
+    }
+  });
+
+  it('refuses a sharded set whose shards hold a tensor the index puts elsewhere, or does not list', () => {
     const sub = mkdtempSync(join(tmp, 'sharded-'));
     copyFileSync(join(dir, 'checkpoint.pt'), join(sub, 'pytorch_model-00001-of-00002.bin'));
     copyFileSync(join(dir, 'checkpoint.pt'), join(sub, 'pytorch_model-00002-of-00002.bin'));
-    const weight_map = {
-      fp32: 'pytorch_model-00001-of-00002.bin',
-      'linear.bias': 'pytorch_model-00002-of-00002.bin',
-      int64: 'pytorch_model-00001-of-00002.bin',
+    const index = (weight_map: Record<string, string>) => {
+      writeFileSync(join(sub, 'pytorch_model.bin.index.json'), JSON.stringify({ weight_map }));
+      return sub;
     };
-    writeFileSync(
-      join(sub, 'pytorch_model.bin.index.json'),
-      JSON.stringify({ metadata: { total_size: 92 }, weight_map }),
+    const all = Object.keys(expected);
+    // Both shards hold every tensor (copies of one checkpoint): one tensor put in the second is in the first too.
+    const split = Object.fromEntries(all.map((n) => [n, 'pytorch_model-00001-of-00002.bin'] as const));
+    split['linear.bias'] = 'pytorch_model-00002-of-00002.bin';
+    expect(() => openWeights(index(split))).toThrow(
+      /tensor linear\.bias is in shard pytorch_model-00001-of-00002\.bin, but the index puts it in pytorch_model-00002-of-00002\.bin/,
     );
-    for (const f of [openWeights(sub), openPytorch(join(sub, 'pytorch_model.bin.index.json'))]) {
-      expect(f.tensors.map((t) => t.name)).toEqual(['fp32', 'int64', 'linear.bias']);
-      expect(Array.from(await f.load('linear.bias').data())).toEqual(expected['linear.bias'].values.map(Math.fround));
-      expect(f.has('fp16')).toBe(false);
-      expect(() => f.load('fp16')).toThrow(/has no tensor fp16/);
-      f.close();
-    }
+    const { fp16: _, ...lacking } = Object.fromEntries(all.map((n) => [n, 'pytorch_model-00001-of-00002.bin']));
+    expect(() => openWeights(index(lacking))).toThrow(
+      /shard pytorch_model-00001-of-00002\.bin holds tensor fp16, which the index does not list/,
+    );
   });
 
   it('is found by openWeights from its magic bytes', () => {
