@@ -31,6 +31,15 @@ const TEMPLATES: Record<ChatTemplateName, string> = {
     '{% endfor %}',
 };
 
+/**
+ * Where a reply ends in each template: the model goes on to write the next user turn, which must not be
+ * shown as its answer. Vicuna's turn marker usually follows a newline; cut before that newline when it does.
+ */
+const STOP_STRINGS: Record<ChatTemplateName, readonly string[]> = {
+  vicuna: ['\nUSER:', 'USER:'],
+  llama2: ['[INST]'],
+};
+
 const compiled = new Map<ChatTemplateName, Template>();
 
 /** Render a conversation into the prompt string the model was trained on (ending where the model speaks). */
@@ -52,6 +61,12 @@ export function renderChat(
     compiled.set(template, t);
   }
   return t.render({ messages, bos_token: '<s>', add_generation_prompt: options.addGenerationPrompt ?? true });
+}
+
+/** The strings that end a reply in `template` (pass them as `stopStrings` to `generate`). */
+export function chatStopStrings(template: ChatTemplateName): readonly string[] {
+  if (!(template in STOP_STRINGS)) throw new Error(`unknown chat template '${template}' (expected vicuna or llama2)`);
+  return STOP_STRINGS[template];
 }
 
 /** The template a SEED-LLaMA checkpoint was trained with: 14B (40 layers, width 5120) is LLaMA-2, 8B Vicuna. */

@@ -34,7 +34,10 @@ export interface GenerateOptions {
   allowedTokens?: (generated: readonly number[]) => Uint8Array | undefined;
   /** Prompt tokens per forward pass while prefilling (default 256). */
   prefillChunk?: number;
-  /** Reuse this cache (its tokens must be a prefix of the prompt to be reused); default: a fresh one. */
+  /**
+   * Continue in this cache: the longest prefix of this prompt that it already holds is not recomputed, and
+   * the rest of what it holds is forgotten. It stays the caller's to dispose. Default: a fresh one.
+   */
   cache?: KvCache;
 }
 
@@ -79,46 +82,31 @@ export async function* generate(
   const decoder = tokenizer.createDecoder();
   let text = '';
   let reason: StopReason = 'max-tokens';
+  // The logits of the last position run, disposed once sampled from (or in `finally`).
+  let logits: Tensor | undefined;
+  // Run `ids` at the cache's end and record them in it, so that a later prompt can reuse them.
+  const advance = (ids: readonly number[]): Tensor => {
+    const out = model.forward(ids, cache);
+    cache.record(ids);
+    return out;
+  };
   try {
-    // ---- prefill (reusing the cache's longest common prefix with this prompt) ----
-    const cached = cacheTokens.get(cache) ?? [];
-    let common = 0;
-    while (common < cached.length && common < promptIds.length - 1 && cached[common] === promptIds[common]) common++;
-    cache.length = common;
+    // ---- prefill, starting after the longest prefix of this prompt that the cache already holds ----
+    const common = cache.keepCommonPrefix(promptIds, promptIds.length - 1);
     const chunk = options.prefillChunk ?? 256;
-    let logits: Tensor | undefined;
     for (let start = common; start < promptIds.length; start += chunk) {
       logits?.dispose();
-      logits = model.forward(promptIds.slice(start, Math.min(promptIds.length, start + chunk)), cache);
+      logits = undefined;
+      logits = advance(promptIds.slice(start, Math.min(promptIds.length, start + chunk)));
     }
-    cacheTokens.set(cache, [...promptIds]);
 
     for (let step = 0; step < maxNew; step++) {
       if (options.signal?.aborted) {
         reason = 'aborted';
         break;
       }
-      const mask = options.allowedTokens?.(generated);
-      if (mask && mask.length !== c.vocabSize)
-        throw new Error(`allowedTokens returned ${mask.length} entries, expected ${c.vocabSize}`);
-      const penalty =
-        (options.repetitionPenalty ?? 1) !== 1
-          ? tensor(Int32Array.from(history), [history.length], { device: model.device })
-          : undefined;
-      const allowed = mask ? tensor(mask, [c.vocabSize], { dtype: 'u8', device: model.device }) : undefined;
-      const idT = ops.sample(logits!, {
-        temperature: options.temperature ?? 1,
-        topK: options.topK ?? 0,
-        topP: options.topP ?? 1,
-        minP: options.minP ?? 0,
-        repetitionPenalty: options.repetitionPenalty ?? 1,
-        penaltyIds: penalty,
-        allowedMask: allowed,
-        seed: options.seed ?? 0,
-        counter: step,
-      });
-      const id = (await idT.data())[0];
-      for (const t of [idT, penalty, allowed, logits]) t?.dispose();
+      const id = await sampleNext(model, options, logits!, step, generated, history);
+      logits?.dispose();
       logits = undefined;
 
       if (stopIds.has(id)) {
@@ -143,19 +131,53 @@ export async function* generate(
         reason = 'context';
         break;
       }
-      if (step + 1 < maxNew) logits = model.forward([id], cache);
-      cacheTokens.set(cache, history.slice(0, cache.length));
+      if (step + 1 < maxNew) logits = advance([id]);
     }
-    logits?.dispose();
     if (reason !== 'stop-string') text += decoder.flush();
     return { ids: generated, text, reason };
   } finally {
+    // Also on a throw, or when the consumer stops iterating early (return() lands here).
+    logits?.dispose();
     if (ownCache) cache.dispose();
   }
 }
 
-/** Which tokens each cache holds, so a later prompt sharing a prefix skips recomputing it. */
-const cacheTokens = new WeakMap<KvCache, number[]>();
+/** Sample the next token from the last position's logits with the options' sampling settings. */
+async function sampleNext(
+  model: LlamaModel,
+  options: GenerateOptions,
+  last: Tensor,
+  step: number,
+  generated: readonly number[],
+  seen: readonly number[],
+): Promise<number> {
+  const c = model.config;
+  const mask = options.allowedTokens?.(generated);
+  if (mask && mask.length !== c.vocabSize)
+    throw new Error(`allowedTokens returned ${mask.length} entries, expected ${c.vocabSize}`);
+  const penalty =
+    (options.repetitionPenalty ?? 1) !== 1
+      ? tensor(Int32Array.from(seen), [seen.length], { device: model.device })
+      : undefined;
+  const allowed = mask ? tensor(mask, [c.vocabSize], { dtype: 'u8', device: model.device }) : undefined;
+  let idT: Tensor | undefined;
+  try {
+    idT = ops.sample(last, {
+      temperature: options.temperature ?? 1,
+      topK: options.topK ?? 0,
+      topP: options.topP ?? 1,
+      minP: options.minP ?? 0,
+      repetitionPenalty: options.repetitionPenalty ?? 1,
+      penaltyIds: penalty,
+      allowedMask: allowed,
+      seed: options.seed ?? 0,
+      counter: step,
+    });
+    return (await idT.data())[0];
+  } finally {
+    for (const t of [idT, penalty, allowed]) t?.dispose();
+  }
+}
 
 /** Collect a whole generation. */
 export async function generateText(

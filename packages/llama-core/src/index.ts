@@ -3,7 +3,13 @@
  * tokens and a streaming detokenizer.
  */
 
-export { type ChatMessage, type ChatTemplateName, chatTemplateFor, renderChat } from './chat-template.js';
+export {
+  type ChatMessage,
+  type ChatTemplateName,
+  chatStopStrings,
+  chatTemplateFor,
+  renderChat,
+} from './chat-template.js';
 export { type HfLlamaConfig, type LlamaConfig, parseLlamaConfig } from './config.js';
 export {
   type GeneratedToken,

@@ -1,14 +1,19 @@
 /**
- * Per-layer key/value caches: [1, T_max, Hkv, D] tensors written in place with setSlice as tokens arrive.
- * `length` is how many positions hold valid keys.
+ * Per-layer key/value caches: [1, T_max, Hkv, D] tensors written in place with setSlice as tokens arrive,
+ * and the token held at each filled position, so that a later prompt sharing a prefix with them (the next
+ * turn of a chat) starts computing where the two differ.
  */
 import { type Device, type Tensor, zeros } from '@seed/cuda-kernels';
 import type { LlamaConfig } from './config.js';
 
+/** A filled position whose token was not recorded: it never matches a token id, so it is never reused. */
+const UNRECORDED = -1;
+
 export class KvCache {
   readonly keys: Tensor[]; // per layer [1, T_max, Hkv, D]
   readonly values: Tensor[];
-  length = 0;
+  /** The token at each filled position (UNRECORDED where nobody said); its length is the cache's length. */
+  #tokens: number[] = [];
 
   constructor(
     readonly config: LlamaConfig,
@@ -25,9 +30,52 @@ export class KvCache {
     return 2 * config.nLayers * capacity * config.nKvHeads * config.headDim * 4;
   }
 
-  /** Forget every position (the buffers are reused). */
+  /** How many positions hold valid keys and values. */
+  get length(): number {
+    return this.#tokens.length;
+  }
+
+  /**
+   * Move the end of the valid positions. Shrinking forgets the positions past `n`; growing (what
+   * `LlamaModel.forward` does once it has written its tokens' keys and values) adds positions whose tokens
+   * are unrecorded until `record` names them.
+   */
+  set length(n: number) {
+    if (!Number.isInteger(n) || n < 0 || n > this.capacity)
+      throw new Error(`a KV cache length must be an integer in [0, ${this.capacity}], got ${n}`);
+    if (n < this.#tokens.length) this.#tokens.length = n;
+    while (this.#tokens.length < n) this.#tokens.push(UNRECORDED);
+  }
+
+  /** The token id at each filled position, -1 where it was not recorded (a copy). */
+  get tokens(): number[] {
+    return [...this.#tokens];
+  }
+
+  /** Record which tokens the last `ids.length` positions hold: the ones a forward pass has just written. */
+  record(ids: readonly number[]): void {
+    const start = this.#tokens.length - ids.length;
+    if (start < 0)
+      throw new Error(`cannot record ${ids.length} tokens: the KV cache holds only ${this.#tokens.length} positions`);
+    for (let i = 0; i < ids.length; i++) this.#tokens[start + i] = ids[i];
+  }
+
+  /**
+   * Keep the longest prefix of the held tokens that `ids` starts with, at most `max` positions, and forget
+   * the rest; returns how many positions were kept. A caller that needs the logits of the last token of
+   * `ids` passes `ids.length - 1`, so that at least that token is computed again.
+   */
+  keepCommonPrefix(ids: readonly number[], max = ids.length): number {
+    const held = this.#tokens;
+    let n = 0;
+    while (n < held.length && n < ids.length && n < max && held[n] === ids[n]) n++;
+    held.length = n;
+    return n;
+  }
+
+  /** Forget every position and token (the buffers are reused). */
   reset(): void {
-    this.length = 0;
+    this.#tokens.length = 0;
   }
 
   dispose(): void {

@@ -1,5 +1,5 @@
 import { memoryInfo, synchronize } from '@seed/cuda-kernels';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { generate, generateText, KvCache } from '../src/index.js';
 import { tinyModel, tinyTokenizer } from './helpers/tiny-model.js';
 
@@ -99,14 +99,64 @@ describe('generate()', () => {
     await expect(generateText(model, tokenizer, [1, 99999])).rejects.toThrow(/outside the vocabulary/);
   });
 
-  it('reuses a cache across turns (a common prefix is not recomputed) with identical results', async () => {
+  it('reuses a cache across turns: only the new suffix reaches forward(), with identical results', async () => {
     const cache = new KvCache(model.config, 'cpu', 256);
-    const first = await generateText(model, tokenizer, PROMPT, { temperature: 0, maxNewTokens: 4, cache });
-    const turn2 = [...PROMPT, ...first.ids, 33, 44];
-    const reused = await generateText(model, tokenizer, turn2, { temperature: 0, maxNewTokens: 6, cache });
-    const fresh = await generateText(model, tokenizer, turn2, { temperature: 0, maxNewTokens: 6 });
-    expect(reused.ids).toEqual(fresh.ids);
-    cache.dispose();
+    const forward = vi.spyOn(model, 'forward');
+    try {
+      const first = await generateText(model, tokenizer, PROMPT, { temperature: 0, maxNewTokens: 4, cache });
+      // The prompt and every generated token but the last (which was sampled, never run) are held.
+      const held = [...PROMPT, ...first.ids.slice(0, -1)];
+      expect(cache.tokens).toEqual(held);
+      const turn2 = [...PROMPT, ...first.ids, 33, 44];
+      forward.mockClear();
+      const reused = await generateText(model, tokenizer, turn2, { temperature: 0, maxNewTokens: 6, cache });
+      expect(forward.mock.calls[0][0]).toEqual(turn2.slice(held.length));
+      const computed = forward.mock.calls.reduce((n, call) => n + call[0].length, 0);
+      expect(computed).toBe(turn2.length - held.length + reused.ids.length - 1);
+      const fresh = await generateText(model, tokenizer, turn2, { temperature: 0, maxNewTokens: 6 });
+      expect(reused.ids).toEqual(fresh.ids);
+    } finally {
+      forward.mockRestore();
+      cache.dispose();
+    }
+  });
+
+  it('recomputes from where a prompt leaves what the cache holds, and everything after reset()', async () => {
+    const cache = new KvCache(model.config, 'cpu', 256);
+    const forward = vi.spyOn(model, 'forward');
+    const firstInput = () => forward.mock.calls[0][0];
+    try {
+      await generateText(model, tokenizer, PROMPT, { temperature: 0, maxNewTokens: 1, cache });
+      const edited = [...PROMPT.slice(0, 5), 9, 9, 9];
+      forward.mockClear();
+      const reused = await generateText(model, tokenizer, edited, { temperature: 0, maxNewTokens: 3, cache });
+      expect(firstInput()).toEqual(edited.slice(5));
+      expect(reused.ids).toEqual(
+        (await generateText(model, tokenizer, edited, { temperature: 0, maxNewTokens: 3 })).ids,
+      );
+
+      // The same prompt again still runs its last token: its logits are needed to sample.
+      forward.mockClear();
+      await generateText(model, tokenizer, edited, { temperature: 0, maxNewTokens: 1, cache });
+      expect(firstInput()).toEqual(edited.slice(-1));
+
+      cache.reset();
+      expect(cache.tokens).toEqual([]);
+      forward.mockClear();
+      await generateText(model, tokenizer, edited, { temperature: 0, maxNewTokens: 1, cache });
+      expect(firstInput()).toEqual(edited);
+
+      // Positions written by a forward pass that nobody recorded are never taken for a prompt's prefix.
+      cache.reset();
+      model.forward(edited, cache).dispose();
+      expect(cache.tokens).toEqual(edited.map(() => -1));
+      forward.mockClear();
+      await generateText(model, tokenizer, edited, { temperature: 0, maxNewTokens: 1, cache });
+      expect(firstInput()).toEqual(edited);
+    } finally {
+      forward.mockRestore();
+      cache.dispose();
+    }
   });
 
   it('does not grow memory over a long generation and many sessions', async () => {
