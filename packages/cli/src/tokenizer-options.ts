@@ -1,10 +1,14 @@
 /** What `seed tokenize` and `seed embed` share: the tokenizer options, and loading it with a progress bar. */
-import type { Command } from 'commander';
-import { loadingBar } from './progress.js';
+import type { SeedWeightDType } from '@seed/seed-tokenizer';
+import { type Command, Option } from 'commander';
+import { withProgress } from './progress.js';
+
+/** The precisions `--dtype` accepts, as the tokenizer's loader names them. */
+const DTYPES = ['auto', 'f32', 'f16', 'bf16'] as const satisfies readonly SeedWeightDType[];
 
 export interface TokenizerFlags {
   tokenizer: string;
-  dtype: string;
+  dtype: (typeof DTYPES)[number];
   device: string;
 }
 
@@ -14,23 +18,17 @@ export function withTokenizerOptions(cmd: Command): Command {
       '--tokenizer <dir>',
       'SEED tokenizer directory: seed_quantizer.pt + eva_vit_g.pth (or .safetensors), optional config.json',
     )
-    .option('--dtype <d>', 'matrix precision: auto (as stored), f32, f16, bf16', 'auto')
+    .addOption(
+      new Option('--dtype <d>', 'matrix precision: auto (as stored) or a float dtype').choices(DTYPES).default('auto'),
+    )
     .option('--device <d>', 'cpu or cuda:N', 'cpu');
 }
 
 export async function loadTokenizer(flags: TokenizerFlags) {
   const { SeedTokenizer } = await import('@seed/seed-tokenizer');
-  const bar = loadingBar();
-  let tok: Awaited<ReturnType<typeof SeedTokenizer.load>>;
-  try {
-    tok = await SeedTokenizer.load(flags.tokenizer, {
-      dtype: flags.dtype as never,
-      device: flags.device,
-      onProgress: bar.onProgress,
-    });
-  } finally {
-    bar.stop();
-  }
+  const tok = await withProgress('loading', (onProgress) =>
+    SeedTokenizer.load(flags.tokenizer, { dtype: flags.dtype, device: flags.device, onProgress }),
+  );
   // Published files carry tensors inference does not use (the ViT's 40th block, training heads): say so.
   if (tok.unused.length) {
     const names = tok.unused.map((u) => u.replace(/^.*: /, ''));

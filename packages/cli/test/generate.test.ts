@@ -68,5 +68,12 @@ describe('seed generate', () => {
     expect(both.code).toBe(1);
     expect(both.stderr).toMatch(/exactly one of --prompt TEXT or --chat/);
     expect(seed(['generate', '--model', model, '--prompt', 'x', '--max-tokens', 'many']).code).not.toBe(0);
+    // Option choices are checked before anything loads.
+    const dtype = seed(['generate', '--model', model, '--prompt', 'x', '--dtype', 'fp4']);
+    expect(dtype.code).toBe(1);
+    expect(dtype.stderr).toMatch(/argument 'fp4' is invalid\. Allowed choices are auto, f32, f16, bf16, int8/);
+    const template = seed(['generate', '--model', model, '--chat', '--template', 'chatml']);
+    expect(template.code).toBe(1);
+    expect(template.stderr).toMatch(/argument 'chatml' is invalid\. Allowed choices are vicuna, llama2/);
   });
 });

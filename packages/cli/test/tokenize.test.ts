@@ -51,6 +51,9 @@ describe('seed tokenize', () => {
     const b = seed('tokenize', image(0), '--tokenizer', '/no/such/dir');
     expect(b.code).toBe(1);
     expect(b.stderr).toMatch(/no such directory/);
+    const c = seed('tokenize', image(0), '--tokenizer', tokenizer, '--dtype', 'int8');
+    expect(c.code).toBe(1);
+    expect(c.stderr).toMatch(/argument 'int8' is invalid\. Allowed choices are auto, f32, f16, bf16/);
   });
 });
 
@@ -130,7 +133,8 @@ describe('seed convert', () => {
       expect(existsSync(join(dir, 'out.safetensors'))).toBe(false);
       const d = seed('convert', join(tokenizer, 'seed_quantizer.pt'), join(dir, 'x.safetensors'), '--dtype', 'int3');
       expect(d.code).toBe(1);
-      expect(d.stderr).toMatch(/unknown --dtype int3/);
+      expect(d.stderr).toMatch(/'--dtype <d>' argument 'int3' is invalid\. Allowed choices are f32, f16, bf16/);
+      expect(existsSync(join(dir, 'x.safetensors'))).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -4,9 +4,15 @@
  * turns from stdin and answers each with the model's chat template (Vicuna for 8B, LLaMA-2 for 14B).
  */
 import { createInterface } from 'node:readline';
-import { Command, InvalidArgumentError } from 'commander';
+import type { ChatTemplateName, KvCache, WeightDType } from '@seed/llama-core';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { guarded } from '../action.js';
-import { loadingBar } from '../progress.js';
+import { withProgress } from '../progress.js';
+
+/** The weight precisions `--dtype` accepts, as the model loader names them. */
+const DTYPES = ['auto', 'f32', 'f16', 'bf16', 'int8'] as const satisfies readonly WeightDType[];
+/** The chat templates `--template` accepts. */
+const TEMPLATES = ['vicuna', 'llama2'] as const satisfies readonly ChatTemplateName[];
 
 interface GenerateFlags {
   model: string;
@@ -17,9 +23,9 @@ interface GenerateFlags {
   topP: number;
   topK: number;
   seed: number;
-  dtype: string;
+  dtype: (typeof DTYPES)[number];
   device: string;
-  template?: string;
+  template?: (typeof TEMPLATES)[number];
   json?: boolean;
 }
 
@@ -46,11 +52,17 @@ export function generateCommand(): Command {
     .option('--top-p <p>', 'nucleus sampling threshold', num('--top-p'), 0.5)
     .option('--top-k <k>', 'keep the k most likely tokens (0 = off)', num('--top-k', true), 0)
     .option('--seed <s>', 'random seed', num('--seed', true), 0)
-    .option('--dtype <d>', 'weight precision: auto (as stored), f32, f16, bf16, int8', 'auto')
+    .addOption(
+      new Option('--dtype <d>', 'weight precision: auto (as stored), a float dtype, or int8 (quantized at load)')
+        .choices(DTYPES)
+        .default('auto'),
+    )
     .option('--device <d>', 'cpu or cuda:N', 'cpu')
-    .option(
-      '--template <name>',
-      'chat template: vicuna (SEED-LLaMA-8B) or llama2 (14B); default: from the model config',
+    .addOption(
+      new Option(
+        '--template <name>',
+        'chat template: vicuna (SEED-LLaMA-8B) or llama2 (14B); default: from the model config',
+      ).choices(TEMPLATES),
     )
     .option('--json', 'print one JSON object {ids, text} instead of streaming')
     .action(guarded('generate', run));
@@ -58,15 +70,10 @@ export function generateCommand(): Command {
 
 async function run(flags: GenerateFlags): Promise<void> {
   if (!flags.prompt === !flags.chat) throw new Error('give exactly one of --prompt TEXT or --chat');
-  if (flags.template !== undefined && flags.template !== 'vicuna' && flags.template !== 'llama2')
-    throw new Error(`unknown --template ${flags.template} (expected vicuna or llama2)`);
-  const { generate, loadLlama, renderChat } = await import('@seed/llama-core');
-  const bar = loadingBar();
-  const loaded = await loadLlama(flags.model, {
-    dtype: flags.dtype as never,
-    device: flags.device,
-    onProgress: bar.onProgress,
-  }).finally(() => bar.stop());
+  const { chatStopStrings, generate, KvCache, loadLlama, renderChat } = await import('@seed/llama-core');
+  const loaded = await withProgress('loading', (onProgress) =>
+    loadLlama(flags.model, { dtype: flags.dtype, device: flags.device, onProgress }),
+  );
   const { model, tokenizer } = loaded;
 
   const abort = new AbortController();
@@ -80,6 +87,8 @@ async function run(flags: GenerateFlags): Promise<void> {
     seed: flags.seed,
     signal: abort.signal,
   };
+  // The chat's cache lives across turns (each turn reuses the conversation so far) and is freed here.
+  let cache: KvCache | undefined;
   try {
     if (flags.prompt !== undefined) {
       const prompt = flags.prompt.startsWith('<s>') ? flags.prompt : `<s>${flags.prompt}`;
@@ -96,11 +105,10 @@ async function run(flags: GenerateFlags): Promise<void> {
     }
     // ---- chat ----
     const messages: { role: 'user' | 'assistant'; content: string }[] = [];
-    const template = (flags.template ?? loaded.chatTemplate) as 'vicuna' | 'llama2';
-    const stop = template === 'vicuna' ? ['\nUSER:', 'USER:'] : ['[INST]'];
+    const template = flags.template ?? loaded.chatTemplate;
+    const stopStrings = chatStopStrings(template);
     const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: process.stdin.isTTY });
-    const { KvCache } = await import('@seed/llama-core');
-    const cache = new KvCache(loaded.config, model.device);
+    cache = new KvCache(loaded.config, model.device);
     const transcript: { user: string; assistant: string; ids: number[] }[] = [];
     if (process.stdin.isTTY) process.stderr.write('chat: type a message, Ctrl-D to end\n');
     for await (const line of rl) {
@@ -108,7 +116,7 @@ async function run(flags: GenerateFlags): Promise<void> {
       if (!user) continue;
       messages.push({ role: 'user', content: user });
       const ids = tokenizer.encode(renderChat(messages, template));
-      const it = generate(model, tokenizer, ids, { ...sampling, stopStrings: stop, cache });
+      const it = generate(model, tokenizer, ids, { ...sampling, stopStrings, cache });
       let answer = '';
       let genIds: number[] = [];
       for (let r = await it.next(); ; r = await it.next()) {
@@ -123,10 +131,10 @@ async function run(flags: GenerateFlags): Promise<void> {
       messages.push({ role: 'assistant', content: answer.trim() });
       transcript.push({ user, assistant: answer.trim(), ids: genIds });
     }
-    cache.dispose();
     if (flags.json) process.stdout.write(`${JSON.stringify({ turns: transcript })}\n`);
   } finally {
     process.off('SIGINT', onSigint);
+    cache?.dispose();
     loaded.dispose();
   }
 }
