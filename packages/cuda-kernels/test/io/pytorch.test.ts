@@ -120,7 +120,7 @@ describe('PyTorch checkpoint reader', () => {
     };
     const all = Object.keys(expected);
     // Both shards hold every tensor (copies of one checkpoint): one tensor put in the second is in the first too.
-    const split = Object.fromEntries(all.map((n) => [n, 'pytorch_model-00001-of-00002.bin'] as const));
+    const split: Record<string, string> = Object.fromEntries(all.map((n) => [n, 'pytorch_model-00001-of-00002.bin']));
     split['linear.bias'] = 'pytorch_model-00002-of-00002.bin';
     expect(() => openWeights(index(split))).toThrow(
       /tensor linear\.bias is in shard pytorch_model-00001-of-00002\.bin, but the index puts it in pytorch_model-00002-of-00002\.bin/,
