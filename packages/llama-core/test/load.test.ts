@@ -1,6 +1,7 @@
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { devices } from '@seed/cuda-kernels';
 import { describe, expect, it } from 'vitest';
 import { generateText, KvCache, loadLlama } from '../src/index.js';
 import { writeTinyModelDir } from './helpers/tiny-model.js';
@@ -78,6 +79,12 @@ describe('loadLlama', () => {
   it('gives clear errors for a bad directory, dtype or device', async () => {
     await expect(loadLlama(join(tmpdir(), 'no-such-model'))).rejects.toThrow(/no config\.json/);
     await expect(loadLlama(tinyDir(), { dtype: 'fp4' as never })).rejects.toThrow(/unknown weight dtype/);
-    await expect(loadLlama(tinyDir(), { device: 'cuda:0' })).rejects.toThrow(/cuda:0 is not available/);
+    // A device this machine does not have is refused by name; cuda:0 loads where there is one.
+    await expect(loadLlama(tinyDir(), { device: 'cuda:999' })).rejects.toThrow(/cuda:999 is not available/);
+    if (devices().includes('cuda:0')) {
+      const m = await loadLlama(tinyDir(), { device: 'cuda:0' });
+      expect(m.model.device).toBe('cuda:0');
+      m.dispose();
+    } else await expect(loadLlama(tinyDir(), { device: 'cuda:0' })).rejects.toThrow(/cuda:0 is not available/);
   });
 });
