@@ -1,5 +1,8 @@
-/** A tiny STORED-only zip writer for building hostile checkpoints in tests (CRCs are not checked by seed). */
-export function zipStored(entries: { name: string; data: Uint8Array; method?: number }[]): Uint8Array {
+/**
+ * A tiny STORED-only zip writer for building hostile checkpoints in tests (CRCs are not checked by seed).
+ * A name given as bytes is written as is (it need not be UTF-8).
+ */
+export function zipStored(entries: { name: string | Uint8Array; data: Uint8Array; method?: number }[]): Uint8Array {
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
   let offset = 0;

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { convertToSafetensors, openWeights, safetensorsName, type WeightFile } from '../../src/index.js';
+import { dictPickle, f32, tensorOp } from '../helpers/weight-files.js';
 import { zipStored } from '../helpers/zip-writer.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/torch/', import.meta.url));
@@ -17,23 +18,6 @@ const shardedDir = fileURLToPath(new URL('../../../llama-core/test/fixtures/tiny
 const dist = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'seed-convert-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-// Pickle builders (protocol 2 opcodes, as torch.save writes them): {name: _rebuild_tensor_v2(storage, …)}.
-const str = (s: string) => `X${String.fromCharCode(s.length, 0, 0, 0)}${s}`;
-const int = (v: number) => {
-  const x = Buffer.alloc(5);
-  x.write('J', 0, 'latin1');
-  x.writeInt32LE(v, 1);
-  return x.toString('latin1');
-};
-const tup = (...items: number[]) => `(${items.map(int).join('')}t`;
-/** One tensor: a view (offset, size, stride) of FloatStorage `key` holding `numel` floats. */
-const tensorOp = (key: string, numel: number, offset: number, size: number[], stride: number[]) =>
-  `ctorch._utils\n_rebuild_tensor_v2\n((${str('storage')}ctorch\nFloatStorage\n${str(key)}${str('cpu')}${int(numel)}tQ` +
-  `${int(offset)}${tup(...size)}${tup(...stride)}\x89ccollections\nOrderedDict\n)RtR`;
-const dictPickle = (items: [string, string][]) =>
-  Buffer.from(`\x80\x02}(${items.map(([k, v]) => str(k) + v).join('')}u.`, 'latin1');
-const f32 = (values: number[]) => new Uint8Array(new Float32Array(values).buffer);
 
 /** The bytes a tensor is stored as (the file's dtype, row-major), wherever they lie. */
 function storedBytes(f: WeightFile, name: string): Buffer {
@@ -150,7 +134,7 @@ describe('convertToSafetensors', () => {
   it('a sharded set failing in its last shard leaves no shard, index or directory behind', async () => {
     const dir = join(tmp, 'half-bad');
     mkdirSync(dir);
-    const shard = (name: string, pkl: Buffer, storage: Uint8Array) =>
+    const shard = (name: string, pkl: Uint8Array, storage: Uint8Array) =>
       writeFileSync(
         join(dir, name),
         zipStored([
@@ -158,8 +142,16 @@ describe('convertToSafetensors', () => {
           { name: 'a/data/0', data: storage },
         ]),
       );
-    shard('pytorch_model-00001-of-00002.bin', dictPickle([['a', tensorOp('0', 4, 0, [4], [1])]]), f32([1, 2, 3, 4]));
-    shard('pytorch_model-00002-of-00002.bin', dictPickle([['b', tensorOp('0', 2, 0, [2], [1])]]), f32([5, 6]));
+    shard(
+      'pytorch_model-00001-of-00002.bin',
+      dictPickle([['a', tensorOp({ key: '0', numel: 4, offset: 0, size: [4], stride: [1] })]]),
+      f32([1, 2, 3, 4]),
+    );
+    shard(
+      'pytorch_model-00002-of-00002.bin',
+      dictPickle([['b', tensorOp({ key: '0', numel: 2, offset: 0, size: [2], stride: [1] })]]),
+      f32([5, 6]),
+    );
     writeFileSync(
       join(dir, 'pytorch_model.bin.index.json'),
       JSON.stringify({
@@ -181,7 +173,11 @@ describe('convertToSafetensors', () => {
     expect(readdirSync(out)).toEqual([]); // an existing directory stays, empty
     await expect(convertToSafetensors(dir, join(tmp, 'no', 'such'))).rejects.toThrow(/no such directory/);
     // A view past its storage in the last shard is refused when the set is opened, before anything is written.
-    shard('pytorch_model-00002-of-00002.bin', dictPickle([['b', tensorOp('0', 2, 1, [4], [1])]]), f32([5, 6]));
+    shard(
+      'pytorch_model-00002-of-00002.bin',
+      dictPickle([['b', tensorOp({ key: '0', numel: 2, offset: 1, size: [4], stride: [1] })]]),
+      f32([5, 6]),
+    );
     const out2 = join(tmp, 'half-bad-out2');
     await expect(convertToSafetensors(dir, out2)).rejects.toThrow(/tensor b: view .* reaches element 4/);
     expect(existsSync(out2)).toBe(false);
@@ -204,7 +200,9 @@ describe('convertToSafetensors', () => {
     const n = 14 << 20; // floats per tensor: 56 MB
     const count = 4;
     const keys = Array.from({ length: count }, (_, i) => String(i));
-    const pkl = dictPickle(keys.map((k) => [`w${k}`, tensorOp(k, n, 0, [n], [1])]));
+    const pkl = dictPickle(
+      keys.map((k) => [`w${k}`, tensorOp({ key: k, numel: n, offset: 0, size: [n], stride: [1] })]),
+    );
     const storage = new Uint8Array(new Float32Array(n).map((_, i) => Math.sin(i)).buffer);
     const big = join(tmp, 'big.pt');
     writeFileSync(

@@ -6,6 +6,17 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openPytorch, openWeights, unpickle } from '../../src/index.js';
 import { mulberry32 } from '../helpers/rng.js';
+import {
+  checkpointBytes,
+  dictPickle,
+  f32,
+  type Layout,
+  pglobal,
+  pickleBytes,
+  pint,
+  pstr,
+  tensorOp,
+} from '../helpers/weight-files.js';
 import { zipStored } from '../helpers/zip-writer.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'seed-pkl-'));
@@ -13,7 +24,7 @@ const b = (s: string) => new Uint8Array(Buffer.from(s, 'latin1'));
 
 function checkpoint(pkl: Uint8Array, extra: { name: string; data: Uint8Array; method?: number }[] = []): string {
   const p = join(tmp, `c${Math.random().toString(36).slice(2)}.pt`);
-  writeFileSync(p, zipStored([{ name: 'archive/data.pkl', data: pkl }, ...extra]));
+  writeFileSync(p, checkpointBytes(pkl, extra));
   return p;
 }
 
@@ -24,31 +35,6 @@ function tensorPickle(offset: number, numel: number): Uint8Array {
       `K${String.fromCharCode(numel)}tq\x07QK${String.fromCharCode(offset)}K\x02\x85K\x01\x85\x89ccollections\nOrderedDict\n)Rtq\x08Rq\x09s.`,
   );
 }
-
-// A few pickle builders (protocol 2 opcodes, as torch.save writes them) for arbitrary tensor layouts.
-const int = (n: number) => {
-  const x = Buffer.alloc(5);
-  x.write('J', 0, 'latin1');
-  x.writeInt32LE(n, 1);
-  return x.toString('latin1');
-};
-const str = (s: string) => `X${String.fromCharCode(s.length & 255, s.length >> 8, 0, 0)}${s}`;
-const tup = (...items: string[]) => `(${items.join('')}t`;
-const glob = (module: string, name: string) => `c${module}\n${name}\n`;
-interface Layout {
-  type?: string;
-  key?: string;
-  numel: number;
-  offset: number;
-  size: number[];
-  stride: number[];
-}
-const tensorOp = (l: Layout) =>
-  `${glob('torch._utils', '_rebuild_tensor_v2')}(${tup(str('storage'), glob('torch', l.type ?? 'FloatStorage'), str(l.key ?? '0'), str('cpu'), int(l.numel))}Q` +
-  `${int(l.offset)}${tup(...l.size.map(int))}${tup(...l.stride.map(int))}\x89${glob('collections', 'OrderedDict')})RtR`;
-/** A dict pickle {name: value-opcodes, …}. */
-const dictPickle = (items: [string, string][]) => b(`\x80\x02}(${items.map(([k, v]) => str(k) + v).join('')}u.`);
-const f32 = (values: number[]) => new Uint8Array(new Float32Array(values).buffer);
 
 describe('restricted unpickler', () => {
   it('refuses os.system through GLOBAL, naming it', () => {
@@ -89,7 +75,7 @@ describe('restricted unpickler', () => {
   });
 
   it('accepts torch.device and keeps only its name', () => {
-    const v = unpickle(dictPickle([['dev', `${glob('torch', 'device')}${str('cuda')}${int(1)}\x86R`]])) as Map<
+    const v = unpickle(dictPickle([['dev', `${pglobal('torch', 'device')}${pstr('cuda')}${pint(1)}\x86R`]])) as Map<
       unknown,
       unknown
     >;
@@ -150,10 +136,10 @@ describe('tensor layouts', () => {
     const t = tensorOp({ numel: 4, offset: 0, size: [2], stride: [1] });
     const data = [{ name: 'archive/data/0', data: f32([1, 2, 3, 4]) }];
     const nested = b(
-      `\x80\x02}(${str('layers')}](${t}${t}e${str('cfg')}}(${str('lr')}G?\xb9\x99\x99\x99\x99\x99\x9au${str('x')}(${t}tu.`,
+      `\x80\x02}(${pstr('layers')}](${t}${t}e${pstr('cfg')}}(${pstr('lr')}G?\xb9\x99\x99\x99\x99\x99\x9au${pstr('x')}(${t}tu.`,
     );
     expect(openPytorch(checkpoint(nested, data)).tensors.map((x) => x.name)).toEqual(['layers.0', 'layers.1']);
-    const dup = b(`\x80\x02}(${str('a.b')}${t}${str('a')}}(${str('b')}${t}uu.`);
+    const dup = b(`\x80\x02}(${pstr('a.b')}${t}${pstr('a')}}(${pstr('b')}${t}uu.`);
     expect(() => openPytorch(checkpoint(dup, data))).toThrow(/two tensors are both named a\.b/);
   });
 
@@ -187,6 +173,117 @@ describe('tensor layouts', () => {
   it('needs a state dict at the root', () => {
     const bare = b(`\x80\x02${tensorOp({ numel: 4, offset: 0, size: [2], stride: [1] })}.`);
     expect(() => openPytorch(checkpoint(bare))).toThrow(/holds no state dict/);
+  });
+});
+
+describe('every fact a checkpoint states is checked at open, before any tensor is listed', () => {
+  const storage = { name: 'archive/data/0', data: f32([1, 2, 3, 4]) };
+  const one = (l: Partial<Layout>, entries = [storage]) =>
+    checkpoint(dictPickle([['t', tensorOp({ numel: 4, offset: 0, size: [2], stride: [1], ...l })]]), entries);
+  const cases: [string, () => string, RegExp][] = [
+    ['a storage entry that is missing', () => one({}, []), /tensor t: storage 0 is missing from the archive/],
+    [
+      'a storage entry shorter than numel × element size',
+      () => one({}, [{ name: 'archive/data/0', data: new Uint8Array(12) }]),
+      /tensor t: storage 0 declares 4 F32 elements \(16 bytes\) but its entry archive\/data\/0 holds 12 bytes/,
+    ],
+    [
+      'a storage entry longer than numel × element size',
+      () => one({ type: 'HalfStorage' }),
+      /tensor t: storage 0 declares 4 F16 elements \(8 bytes\) but its entry archive\/data\/0 holds 16 bytes/,
+    ],
+    ['a negative storage size', () => one({ numel: -4 }), /tensor t: storage 0 declares -4 F32 elements/],
+    [
+      'one storage declared two ways',
+      () =>
+        checkpoint(
+          dictPickle([
+            ['a', tensorOp({ numel: 4, offset: 0, size: [4], stride: [1] })],
+            ['b', tensorOp({ type: 'HalfStorage', numel: 8, offset: 0, size: [8], stride: [1] })],
+          ]),
+          [storage],
+        ),
+      /tensor b: storage 0 is declared as 8 × HalfStorage here but as 4 × FloatStorage by tensor a/,
+    ],
+    ['a negative size', () => one({ size: [-2], stride: [1] }), /tensor t: negative size of dim 0 -2/],
+    ['a negative storage offset', () => one({ offset: -1 }), /tensor t: negative storage offset -1/],
+    ['a negative stride', () => one({ size: [2, 1], stride: [-1, 1] }), /tensor t: negative stride of dim 0 -1/],
+    [
+      'a size of 2^62',
+      () => one({ size: [2n ** 62n], stride: [0] }),
+      /tensor t: size of dim 0 4611686018427387904 is absurdly large/,
+    ],
+    [
+      'a stride of 2^62',
+      () => one({ size: [2], stride: [2n ** 62n] }),
+      /tensor t: stride of dim 0 4611686018427387904 is absurdly large/,
+    ],
+    [
+      // (2^32 + 1 − 1) · 2^32 = 2^64: 0 in 64-bit arithmetic, which would put the view inside its storage.
+      'a view whose extent wraps 64 bits',
+      () => one({ size: [2 ** 32 + 1], stride: [2 ** 32] }),
+      /tensor t: view \(offset 0, size \[4294967297\], stride \[4294967296\]\) reaches element 18446744073709551616 of a storage of 4 elements/,
+    ],
+    [
+      'a view past its storage',
+      () => one({ offset: 1, size: [2, 2], stride: [2, 1] }),
+      /tensor t: view \(offset 1, size \[2, 2\], stride \[2, 1\]\) reaches element 4 of a storage of 4 elements/,
+    ],
+    [
+      'an empty view starting past its storage',
+      () => one({ offset: 5, size: [0], stride: [1] }),
+      /tensor t: view .* reaches element 5 of a storage of 4 elements/,
+    ],
+    [
+      'more than 8 dims',
+      () => one({ size: Array(9).fill(1), stride: Array(9).fill(1) }),
+      /tensor t: invalid layout .*at most 8 dims/,
+    ],
+    ['a size without its stride', () => one({ size: [2, 1], stride: [1] }), /tensor t: invalid layout/],
+    [
+      'a pickle string that is not UTF-8',
+      () =>
+        checkpoint(
+          pickleBytes(
+            `\x80\x02}(${pstr('', new Uint8Array([0x74, 0xff]))}${tensorOp({ numel: 4, offset: 0, size: [2], stride: [1] })}u.`,
+          ),
+          [storage],
+        ),
+      /data\.pkl: string at byte 9 is not valid UTF-8/,
+    ],
+    [
+      'an archive entry named twice',
+      () => one({}, [storage, storage]),
+      /entry archive\/data\/0 appears twice in the archive/,
+    ],
+    [
+      'an entry outside the archive folder',
+      () => one({}, [storage, { name: 'other/payload', data: new Uint8Array(1) }]),
+      /entry other\/payload lies outside the archive's folder archive\//,
+    ],
+    [
+      'an entry that climbs out of the folder',
+      () => one({}, [storage, { name: 'archive/../x', data: new Uint8Array(1) }]),
+      /entry archive\/\.\.\/x lies outside the archive's folder/,
+    ],
+  ];
+  for (const [what, make, message] of cases)
+    it(what, () => {
+      const p = make();
+      expect(() => openPytorch(p)).toThrow(message);
+      expect(() => openWeights(p)).toThrow(/^c\w+\.pt: /); // names the file
+    });
+
+  it('an entry name that is not UTF-8', () => {
+    const p = join(tmp, 'name.pt');
+    const zip = Buffer.from(
+      zipStored([
+        { name: 'archive/data.pkl', data: tensorPickle(0, 4) },
+        { name: Buffer.from('archive/\xff', 'latin1'), data: new Uint8Array(1) },
+      ]),
+    );
+    writeFileSync(p, zip);
+    expect(() => openPytorch(p)).toThrow(/name\.pt: central directory entry 1: its name is not valid UTF-8/);
   });
 });
 

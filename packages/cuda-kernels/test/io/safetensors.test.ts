@@ -17,16 +17,14 @@ import {
   zeros,
 } from '../../src/index.js';
 import { mulberry32 } from '../helpers/rng.js';
+import { safetensorsBytes } from '../helpers/weight-files.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'seed-st-'));
 
 /** Build a safetensors file from a header object and a data section. */
 function raw(header: unknown, data: Uint8Array, headerLenOverride?: bigint): string {
-  const json = Buffer.from(typeof header === 'string' ? header : JSON.stringify(header));
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(headerLenOverride ?? BigInt(json.length));
   const p = join(tmp, `f${Math.random().toString(36).slice(2)}.safetensors`);
-  writeFileSync(p, Buffer.concat([len, json, data]));
+  writeFileSync(p, safetensorsBytes(header, data, headerLenOverride));
   return p;
 }
 
@@ -197,6 +195,19 @@ describe('safetensors writer and reader', () => {
       /shard a\.safetensors holds tensor x, which the index does not list/,
     );
     expect(() => openWeights(index([1]))).toThrow(/no weight_map/);
+    // A name listed twice: JSON.parse would keep the second shard and forget the first.
+    writeFileSync(
+      join(sub, 'model.safetensors.index.json'),
+      '{"weight_map":{"x":"a.safetensors","x":"b.safetensors"}}',
+    );
+    expect(() => openWeights(join(sub, 'model.safetensors.index.json'))).toThrow(
+      /tensor x is listed twice in weight_map/,
+    );
+    // Every indexed name in its shard and nowhere else: b holds x as well as y.
+    copyFileSync(join(tmp, 'model-00001-of-00002.safetensors'), join(sub, 'b.safetensors'));
+    expect(() => openWeights(index({ x: 'b.safetensors', y: 'a.safetensors' }))).toThrow(
+      /tensor x is in shard a\.safetensors, but the index puts it in b\.safetensors/,
+    );
     writeFileSync(join(sub, 'bad.index.json'), '{');
     expect(() => openWeights(join(sub, 'bad.index.json'))).toThrow(/not a valid index JSON/);
   });
@@ -349,6 +360,81 @@ describe('hostile safetensors files give clear errors', () => {
           new Uint8Array(12),
         ),
       /tensors a and b overlap/,
+    ],
+    // The format's own rules, which JSON.parse and a lenient reader let through.
+    [
+      'data not starting at offset 0',
+      () => raw({ t: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, new Uint8Array(8)),
+      /a gap of 4 bytes before the first tensor t \(data_offsets must start at 0\)/,
+    ],
+    [
+      'a gap between two tensors',
+      () =>
+        raw(
+          {
+            a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] },
+            b: { dtype: 'U8', shape: [2], data_offsets: [6, 8] },
+          },
+          new Uint8Array(8),
+        ),
+      /a gap of 2 bytes between tensors a and b/,
+    ],
+    [
+      'bytes after the last tensor',
+      () => raw(ok, new Uint8Array(11)),
+      /3 trailing bytes after the last tensor t \(data_offsets must end at the end of the file\)/,
+    ],
+    ['data but no tensors', () => raw({ __metadata__: {} }, new Uint8Array(5)), /no tensors, but 5 bytes of data/],
+    [
+      'an empty tensor inside another one',
+      () =>
+        raw(
+          {
+            a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+            e: { dtype: 'F32', shape: [0], data_offsets: [4, 4] },
+          },
+          new Uint8Array(8),
+        ),
+      /tensors a and e overlap/,
+    ],
+    [
+      'a tensor named twice (JSON.parse would keep the last)',
+      () =>
+        raw(
+          '{"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"t":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}',
+          new Uint8Array(8),
+        ),
+      /tensor t appears twice in the header/,
+    ],
+    [
+      'a field named twice in a tensor entry',
+      () => raw('{"t":{"dtype":"F32","dtype":"I32","shape":[1],"data_offsets":[0,4]}}', new Uint8Array(4)),
+      /tensor t: key dtype appears twice/,
+    ],
+    [
+      'a metadata key named twice',
+      () =>
+        raw(
+          '{"__metadata__":{"a":"1","a":"2"},"t":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}',
+          new Uint8Array(1),
+        ),
+      /__metadata__: key a appears twice/,
+    ],
+    [
+      'a name that is not UTF-8 (an escaped lone surrogate)',
+      () => raw('{"t\\ud800":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}', new Uint8Array(1)),
+      /tensor name "t\\ud800" is not valid UTF-8/,
+    ],
+    [
+      'metadata that is not UTF-8 (an escaped lone surrogate)',
+      () =>
+        raw('{"__metadata__":{"k":"\\udc00"},"t":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}', new Uint8Array(1)),
+      /__metadata__ entry "k" is not valid UTF-8/,
+    ],
+    [
+      'a header that is not UTF-8',
+      () => raw(Buffer.from('{"t\xff":{}}', 'latin1'), new Uint8Array(0)),
+      /header is not valid UTF-8/,
     ],
   ];
   for (const [what, make, message] of cases) {
