@@ -1,0 +1,12 @@
+/**
+ * @seed/seed-llama: SEED-LLaMA as one typed API — sessions that see (images in, encoded once to SEED codes)
+ * and draw (image spans out, always well formed, decoded to pictures), on one shared, queued model.
+ */
+export { renderPrompt, type Turn, type TurnPart, turnText } from './conversation.js';
+export type { DoneReason, SessionEvent, StageTimings, TokenCounts } from './events.js';
+export type { DrawnImage, DrawOptions, ImageDecoder } from './image-decoder.js';
+export { ImageSpanGuard } from './image-span-guard.js';
+export { BOI, codeToken, EOI, ImageVocabulary } from './image-tokens.js';
+export { QueueFullError, RequestQueue } from './request-queue.js';
+export { type Component, SeedLlama, type SeedLlamaOptions } from './seed-llama.js';
+export { type MessagePart, SEND_DEFAULTS, type SendOptions, Session, type SessionOptions } from './session.js';
