@@ -118,9 +118,11 @@ export async function* generate(
       let piece = decoder.push(id);
       const stop = options.stopStrings?.find((s) => (text + piece).includes(s));
       if (stop !== undefined) {
+        // The stop string may have begun in text already streamed: the result is cut there all the same.
         const full = text + piece;
-        piece = full.slice(0, full.indexOf(stop)).slice(text.length);
-        text += piece;
+        const kept = full.slice(0, full.indexOf(stop));
+        piece = kept.slice(text.length);
+        text = kept;
         if (piece) yield { id, text: piece };
         reason = 'stop-string';
         break;

@@ -67,6 +67,13 @@ describe('generate()', () => {
     });
     expect(byString.reason).toBe('stop-string');
     expect(byString.text).toBe('t260 ');
+    // A stop string that began in an earlier token: the result is cut where it began.
+    const spanning = await generateText(model, tokenizer, PROMPT, {
+      temperature: 0,
+      maxNewTokens: 20,
+      stopStrings: ['0 t2'],
+    });
+    expect([spanning.reason, spanning.text]).toEqual(['stop-string', 't26']);
 
     const allowed = new Set([100, 101, 102]);
     const masked = await generateText(model, tokenizer, PROMPT, {
