@@ -11,7 +11,6 @@ export class QueueFullError extends Error {
 
 interface Waiting {
   start: () => void;
-  cancel: (e: Error) => void;
 }
 
 export class RequestQueue {
@@ -40,7 +39,6 @@ export class RequestQueue {
             signal?.removeEventListener('abort', onAbort);
             resolve();
           },
-          cancel: reject,
         };
         const onAbort = () => {
           const i = this.waiting.indexOf(entry);
