@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openPytorch, openWeights, unpickle } from '../../src/index.js';
-import { mulberry32 } from '../helpers/rng.js';
 import {
   checkpointBytes,
   dictPickle,
@@ -332,27 +331,13 @@ describe('malformed archives', () => {
     expect(() => openWeights(p)).toThrow(/legacy \(pre-1\.6, non-zip\) torch\.save format is not supported/);
   });
 
-  it('truncated or corrupted anywhere: always an Error, never a crash', async () => {
+  it('truncated anywhere: always refused at open (random damage is fuzzed in fuzz.test.ts)', () => {
     const whole = readFileSync(join(__dirname, '..', 'fixtures', 'torch', 'checkpoint.pt'));
-    const p = join(tmp, 'fuzz.pt');
-    const tryAll = async () => {
-      try {
-        const f = openPytorch(p);
-        for (const t of f.tensors) await f.load(t.name).data();
-      } catch (e) {
-        expect(e).toBeInstanceOf(Error);
-      }
-    };
-    for (let cut = 0; cut < whole.length; cut += 53) {
+    const p = join(tmp, 'cut.pt');
+    // The end-of-central-directory record is the last thing in the file: no prefix of it is an archive.
+    for (let cut = 0; cut < whole.length; cut += 13) {
       writeFileSync(p, whole.subarray(0, cut));
-      await tryAll();
-    }
-    const rng = mulberry32(7);
-    for (let i = 0; i < 100; i++) {
-      const bad = Buffer.from(whole);
-      for (let k = 0; k < 4; k++) bad[Math.floor(rng() * bad.length)] = Math.floor(rng() * 256);
-      writeFileSync(p, bad);
-      await tryAll();
+      expect(() => openPytorch(p), `cut at ${cut}`).toThrow(Error);
     }
   });
 

@@ -16,7 +16,6 @@ import {
   writeSafetensors,
   zeros,
 } from '../../src/index.js';
-import { mulberry32 } from '../helpers/rng.js';
 import { safetensorsBytes } from '../helpers/weight-files.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'seed-st-'));
@@ -445,29 +444,13 @@ describe('hostile safetensors files give clear errors', () => {
     });
   }
 
-  it('truncated or corrupted anywhere: always an Error, never a crash', async () => {
+  it('truncated anywhere: always refused at open (random damage is fuzzed in fuzz.test.ts)', () => {
     const whole = readFileSync(join(__dirname, '..', 'fixtures', 'torch', 'checkpoint.safetensors'));
-    const p = join(tmp, 'fuzz.safetensors');
-    const tryAll = async () => {
-      try {
-        const f = openWeights(p);
-        for (const t of f.tensors) await f.load(t.name).data();
-      } catch (e) {
-        expect(e).toBeInstanceOf(Error);
-      }
-    };
-    for (let cut = 0; cut < whole.length; cut += 23) {
+    const p = join(tmp, 'cut.safetensors');
+    // The tensors must end exactly at the end of the file, so every shorter prefix breaks a rule.
+    for (let cut = 0; cut < whole.length; cut += 7) {
       writeFileSync(p, whole.subarray(0, cut));
-      await tryAll();
-    }
-    const rng = mulberry32(11);
-    for (let i = 0; i < 100; i++) {
-      const bad = Buffer.from(whole);
-      const headerEnd = 8 + Number(whole.readBigUInt64LE(0));
-      for (let k = 0; k < 3; k++)
-        bad[Math.floor(rng() * headerEnd)] = '0123456789[]{}",:-.e '.charCodeAt(Math.floor(rng() * 21));
-      writeFileSync(p, bad);
-      await tryAll();
+      expect(() => openWeights(p), `cut at ${cut}`).toThrow(Error);
     }
   });
 
