@@ -25,6 +25,8 @@ export interface SendOptions
   forceImage?: boolean;
   /** How generated images are drawn (steps, guidance, scheduler, seed, size). */
   draw?: Omit<DrawOptions, 'signal' | 'onStep'>;
+  /** More strings that end the reply (cut before them), besides the chat template's own. */
+  stop?: readonly string[];
   signal?: AbortSignal;
 }
 
@@ -34,6 +36,11 @@ export const SEND_DEFAULTS = { temperature: 0.7, topP: 0.5, maxNewTokens: 256 } 
 export interface SessionOptions {
   /** A system prompt (empty by default, as upstream). */
   system?: string;
+  /**
+   * Start from an earlier conversation (images as codes), e.g. one a client sends back whole with each
+   * request. Its images are checked, not re-encoded.
+   */
+  history?: readonly Turn[];
 }
 
 const seconds = (from: number) => (performance.now() - from) / 1000;
@@ -45,7 +52,15 @@ export class Session {
   constructor(
     private readonly owner: SeedLlama,
     readonly options: SessionOptions = {},
-  ) {}
+  ) {
+    for (const turn of options.history ?? []) {
+      for (const p of turn.parts) if (p.type === 'image') owner.vocab.checkCodes(p.codes);
+      this.turns.push({
+        role: turn.role,
+        parts: turn.parts.map((p) => (p.type === 'image' ? { ...p, codes: [...p.codes] } : { ...p })),
+      });
+    }
+  }
 
   /** The conversation so far (images as codes). */
   get history(): readonly Turn[] {
@@ -103,7 +118,7 @@ export class Session {
       const guard = new ImageSpanGuard(vocab, model.llm.config.vocabSize, budget, options.forceImage ?? false);
 
       // ---- generate: text streamed (held back while it could still become a stop string), spans collected ----
-      const stopStrings = model.stopStrings;
+      const stopStrings = [...model.stopStrings, ...(options.stop ?? []).filter((s) => s.length > 0)];
       const reply: TurnPart[] = [];
       let text = ''; // reply text since the last image
       let streamed = 0; // how much of `text` has been sent
