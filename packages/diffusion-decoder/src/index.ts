@@ -1,0 +1,30 @@
+/**
+ * @seed/diffusion-decoder: the SD-2.1-unCLIP decoder that turns SEED's 1024-d unCLIP image embedding into a
+ * picture, from the published diffusers folder: configs, weight tables, schedulers (PNDM/PLMS, DDIM,
+ * DPM-Solver++ 2M), the image-embedding conditioning, seeded noise, the CLIP tokenizer, and the UNet / VAE /
+ * CLIP text model code (the UNet and VAE wait for the image ops of @seed/cuda-kernels).
+ */
+export * from './conditioning.js';
+export * from './config/index.js';
+export { DiffusionDecoder, type GenerateOptions } from './diffusion-decoder.js';
+export { encodeImage, type ImageFormat, type RgbImage, toRgb8 } from './image.js';
+export { type ImageOps, imageOpsAvailable } from './kernels.js';
+export {
+  componentWeightsPath,
+  type DecoderConfigs,
+  type DecoderDType,
+  type LoadDecoderOptions,
+  type LoadedDecoder,
+  loadDecoder,
+  readDecoderConfigs,
+} from './load.js';
+export { clipTextForward } from './model/clip-text.js';
+export { unetForward } from './model/unet.js';
+export { vaeDecode } from './model/vae-decoder.js';
+export { gaussianNoise, NOISE_STREAM, uniform } from './noise.js';
+export * from './schedulers/index.js';
+export { ClipTokenizer, type ClipTokenizerFiles } from './tokenizer/clip-tokenizer.js';
+export { CLIP_TEXT_UNUSED, type ClipTextWeights, clipTextWeightSpecs } from './weights/clip-text-names.js';
+export { type NormalizerWeights, normalizerWeightSpecs } from './weights/normalizer-names.js';
+export { type UNetLayout, type UNetWeights, unetLayout, unetWeightSpecs } from './weights/unet-names.js';
+export { VAE_UNUSED, type VaeWeights, vaeDecoderLayout, vaeWeightSpecs } from './weights/vae-names.js';
