@@ -25,7 +25,7 @@ export function toRgb8(chw: Float32Array, height: number, width: number): RgbIma
   for (let c = 0; c < 3; c++)
     for (let i = 0; i < plane; i++) {
       const v = Math.fround(Math.fround(chw[c * plane + i] / 2) + 0.5);
-      const clamped = v < 0 ? 0 : v > 1 ? 1 : v; // NaN → 0, like a uint8 cast of NaN in practice
+      const clamped = v < 0 ? 0 : Math.min(v, 1); // NaN → 0, like a uint8 cast of NaN in practice
       pixels[i * 3 + c] = roundHalfEven(Math.fround(clamped * 255)) || 0;
     }
   return { width, height, pixels };

@@ -57,6 +57,12 @@ export class ConfigFields {
     for (const k of keys) this.known.add(k);
   }
 
+  /** `read()` when the field is present and not null, else undefined (the field counts as known either way). */
+  optional<T>(key: string, read: () => T): T | undefined {
+    this.known.add(key);
+    return this.has(key) ? read() : undefined;
+  }
+
   int(key: string, fallback: number, min = 0): number {
     const v = this.get(key) ?? fallback;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > 1 << 24)

@@ -57,9 +57,9 @@ export function parseSchedulerConfig(
     betaSchedule: f.oneOf<BetaSchedule>('beta_schedule', 'linear', ['linear', 'scaled_linear', 'squaredcos_cap_v2']),
     trainedBetas,
     predictionType: f.oneOf<PredictionType>('prediction_type', 'epsilon', ['epsilon', 'v_prediction', 'sample']),
-    timestepSpacing: f.has('timestep_spacing')
-      ? f.oneOf<TimestepSpacing>('timestep_spacing', 'leading', ['leading', 'trailing', 'linspace'])
-      : (f.accept('timestep_spacing'), undefined),
+    timestepSpacing: f.optional('timestep_spacing', () =>
+      f.oneOf<TimestepSpacing>('timestep_spacing', 'leading', ['leading', 'trailing', 'linspace']),
+    ),
     stepsOffset: f.int('steps_offset', 0, 0),
     setAlphaToOne: f.bool('set_alpha_to_one', false),
     skipPrkSteps: f.bool('skip_prk_steps', false),

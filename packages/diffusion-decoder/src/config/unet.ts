@@ -80,23 +80,22 @@ export function parseUNetConfig(json: Json, notes: string[] = [], what = 'unet/c
         `[${i}] = ${heads[i]} heads (legacy meaning: the number of heads) does not divide block_out_channels[${i}] = ${c}`,
       );
   }
-  const classEmbedType = f.has('class_embed_type')
-    ? f.oneOf<'projection'>('class_embed_type', 'projection', ['projection'])
-    : (f.absent('class_embed_type'), undefined);
-  const projectionClassInputDim =
-    classEmbedType === 'projection'
-      ? f.has('projection_class_embeddings_input_dim')
-        ? f.int('projection_class_embeddings_input_dim', 0, 1)
-        : f.fail('projection_class_embeddings_input_dim', 'is required when class_embed_type is "projection"')
-      : (f.accept('projection_class_embeddings_input_dim'), 0);
-  const timeEmbedDim = f.has('time_embedding_dim')
-    ? f.int('time_embedding_dim', 0, 1)
-    : (f.accept('time_embedding_dim'), blockOutChannels[0] * 4);
+  const classEmbedType = f.optional('class_embed_type', () =>
+    f.oneOf<'projection'>('class_embed_type', 'projection', ['projection']),
+  );
+  const projectionInput = f.optional('projection_class_embeddings_input_dim', () =>
+    f.int('projection_class_embeddings_input_dim', 0, 1),
+  );
+  if (classEmbedType === 'projection' && projectionInput === undefined)
+    f.fail('projection_class_embeddings_input_dim', 'is required when class_embed_type is "projection"');
+  const projectionClassInputDim = classEmbedType === 'projection' ? (projectionInput as number) : 0;
+  const timeEmbedDim =
+    f.optional('time_embedding_dim', () => f.int('time_embedding_dim', 0, 1)) ?? blockOutChannels[0] * 4;
   const freqShift = f.num('freq_shift', 0);
   const cfg: UNetConfig = {
     inChannels: f.int('in_channels', 4, 1),
     outChannels: f.int('out_channels', 4, 1),
-    sampleSize: f.has('sample_size') ? f.int('sample_size', 0, 1) : (f.accept('sample_size'), undefined),
+    sampleSize: f.optional('sample_size', () => f.int('sample_size', 0, 1)),
     blockOutChannels,
     downBlockTypes,
     upBlockTypes,

@@ -48,8 +48,8 @@ export function parseVaeConfig(json: Json, notes: string[] = [], what = 'vae/con
     layersPerBlock: f.int('layers_per_block', 1, 1),
     normNumGroups,
     scalingFactor: f.num('scaling_factor', 0.18215, (v) => v > 0, 'a positive number'),
-    shiftFactor: f.has('shift_factor') ? f.num('shift_factor', 0) : (f.accept('shift_factor'), 0),
-    sampleSize: f.has('sample_size') ? f.int('sample_size', 0, 1) : (f.accept('sample_size'), undefined),
+    shiftFactor: f.optional('shift_factor', () => f.num('shift_factor', 0)) ?? 0,
+    sampleSize: f.optional('sample_size', () => f.int('sample_size', 0, 1)),
     usePostQuantConv: f.bool('use_post_quant_conv', true),
     midBlockAttention: f.bool('mid_block_add_attention', true),
   };
