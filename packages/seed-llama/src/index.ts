@@ -10,3 +10,4 @@ export { BOI, codeToken, EOI, ImageVocabulary } from './image-tokens.js';
 export { QueueFullError, RequestQueue } from './request-queue.js';
 export { type Component, SeedLlama, type SeedLlamaOptions } from './seed-llama.js';
 export { type MessagePart, SEND_DEFAULTS, type SendOptions, Session, type SessionOptions } from './session.js';
+export * as world from './world/index.js';
