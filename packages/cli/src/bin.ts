@@ -4,7 +4,10 @@
  */
 import { Command } from 'commander';
 import pkg from '../package.json';
+import { chatCommand } from './commands/chat.js';
 import { convertCommand } from './commands/convert.js';
+import { describeCommand } from './commands/describe.js';
+import { drawCommand } from './commands/draw.js';
 import { embedCommand } from './commands/embed.js';
 import { generateCommand } from './commands/generate.js';
 import { infoCommand } from './commands/info.js';
@@ -21,6 +24,9 @@ const program = new Command()
   .addCommand(infoCommand(pkg.version))
   .addCommand(inspectCommand())
   .addCommand(generateCommand())
+  .addCommand(describeCommand())
+  .addCommand(drawCommand())
+  .addCommand(chatCommand())
   .addCommand(tokenizeCommand())
   .addCommand(embedCommand())
   .addCommand(convertCommand());
