@@ -1,3 +1,4 @@
+import { InMemoryWeights, listSpecs, loadWeights } from '@seed/cuda-kernels';
 import { describe, expect, it } from 'vitest';
 import {
   headDim,
@@ -6,10 +7,11 @@ import {
   parseUNetConfig,
   parseVaeConfig,
   unetLayout,
+  unetWeightSpecs,
 } from '../src/index.js';
 
 /** unet/config.json of SD-2.1-unCLIP as reference §1.3 gives it. */
-export const SD21_UNCLIP_UNET = {
+const SD21_UNCLIP_UNET = {
   _class_name: 'UNet2DConditionModel',
   _diffusers_version: '0.15.0.dev0',
   act_fn: 'silu',
@@ -140,5 +142,53 @@ describe('other configs', () => {
     expect(m.components.text_encoder).toBeNull();
     expect(notes.filter((n) => n.includes('is not loaded'))).toHaveLength(2);
     expect(() => parseModelIndex({ ...base, unet: [null, null] })).toThrow(/model_index.json: unet is null/);
+  });
+});
+
+describe('weight tables at full size', () => {
+  it('SD-2.1-unCLIP UNet: 686 tensors of an SD UNet + 4 of class_embedding, shapes from the config', () => {
+    const specs = listSpecs(unetWeightSpecs(parseUNetConfig(SD21_UNCLIP_UNET)));
+    expect(specs).toHaveLength(690);
+    const shape = (n: string) => specs.find((s) => s.name === n)?.shape;
+    expect(shape('class_embedding.linear_1.weight')).toEqual([1280, 2048]);
+    expect(shape('down_blocks.1.resnets.0.conv_shortcut.weight')).toEqual([640, 320, 1, 1]);
+    expect(shape('up_blocks.2.resnets.2.conv1.weight')).toEqual([640, 960, 3, 3]);
+    expect(shape('up_blocks.3.attentions.2.transformer_blocks.0.ff.net.0.proj.weight')).toEqual([2560, 320]);
+    expect(shape('mid_block.attentions.0.transformer_blocks.0.attn2.to_k.weight')).toEqual([1280, 1024]);
+    expect(shape('down_blocks.0.attentions.0.proj_in.weight')).toEqual([320, 320]); // use_linear_projection
+    expect(shape('down_blocks.3.attentions.0.norm.weight')).toBeUndefined(); // DownBlock2D has none
+  });
+
+  it('missing and misshapen tensors are one Error from the loader, listing them', async () => {
+    const tiny = parseUNetConfig({
+      ...SD21_UNCLIP_UNET,
+      block_out_channels: [8, 8, 16, 16],
+      attention_head_dim: [2, 2, 4, 4],
+      norm_num_groups: 4,
+      cross_attention_dim: 8,
+      projection_class_embeddings_input_dim: 16,
+    });
+    const specs = unetWeightSpecs(tiny);
+    const entries = listSpecs(specs)
+      .filter((s) => s.name !== 'conv_in.bias')
+      .map(
+        (s) =>
+          [
+            s.name,
+            {
+              shape: s.name === 'conv_out.weight' ? [4, 8, 1, 1] : [...s.shape],
+              data: new Float32Array(s.name === 'conv_out.weight' ? 32 : s.shape.reduce((a, b) => a * b, 1)),
+            },
+          ] as const,
+      );
+    await expect(
+      loadWeights({
+        specs,
+        files: new InMemoryWeights(entries),
+        what: 'the UNet',
+        source: 'tiny',
+        unexpected: 'error',
+      }),
+    ).rejects.toThrow(/missing: conv_in.bias \| misshapen: conv_out.weight is \[4, 8, 1, 1\], expected \[4, 8, 3, 3\]/);
   });
 });

@@ -112,7 +112,7 @@ describe('PNDM / PLMS (the folder’s scheduler)', () => {
     s.setTimesteps(20);
     const A = s.alphasCumprod;
     const outs = s.timesteps.map((_, i) => rand(32, 10 + i));
-    let x = rand(32, 99);
+    let x: Float32Array = rand(32, 99);
     const xs: Float32Array[] = [];
     for (const [i, t] of s.timesteps.entries()) {
       xs.push(x);
@@ -122,7 +122,7 @@ describe('PNDM / PLMS (the folder’s scheduler)', () => {
     const ab3 = Float64Array.from(outs[3], (v, i) => (23 * v - 16 * outs[2][i] + 5 * outs[0][i]) / 12);
     const x4 = new PndmScheduler(sd());
     x4.setTimesteps(20);
-    let y = rand(32, 99);
+    let y: Float32Array = rand(32, 99);
     for (let i = 0; i < 4; i++) y = x4.step(outs[i], x4.timesteps[i], y);
     expect(maxDiff(y, transfer(xs[3], ab3, A[851], A[801]))).toBeLessThan(2e-6);
     // last call (t = 1): the four newest stored outputs, to ᾱ[0]
@@ -177,7 +177,7 @@ describe('DPM-Solver++(2M)', () => {
     ]);
     expect(s.sigmas[20]).toBe(0);
     const A = s.alphasCumprod;
-    let x = rand(8, 1);
+    let x: Float32Array = rand(8, 1);
     for (const [i, t] of s.timesteps.entries()) {
       const v = rand(8, 20 + i);
       const next = s.step(v, t, x);
