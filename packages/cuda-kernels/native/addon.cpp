@@ -227,7 +227,8 @@ Napi::Value Enqueue(const Napi::CallbackInfo& info) {
 
   auto call = std::make_shared<OpCall>();
   try {
-    parse_params(env, info.Length() > 3 ? info[3] : env.Undefined(), call->p);
+    Params params;
+    parse_params(env, info.Length() > 3 ? info[3] : env.Undefined(), params);
     if (device != kCpu && !op->cuda) throw std::runtime_error("CUDA is unavailable: " + cuda_unavailable_reason());
     Napi::Array outs = info[2].As<Napi::Array>();
     std::vector<std::shared_ptr<Tensor>> outputs;
@@ -247,11 +248,12 @@ Napi::Value Enqueue(const Napi::CallbackInfo& info) {
     for (auto& t : outputs) call->out.push_back(t->view());
     if (outputs.empty() && !inputs.empty() && inputs[0]->st->owner)
       throw std::runtime_error("cannot write into a tensor that views a memory-mapped file (copy it first)");
+    PreparedArgs args = op->prepare(params, *call);  // throws ArgError naming a bad argument or shape
 
     if (device == kCpu) {
       KernelFn fn = op->cpu;
       std::string opname = name;
-      cpu_enqueue([fn, call, inputs, outputs, opname]() {
+      cpu_enqueue([fn, call, args, inputs, outputs, opname]() {
         for (auto& t : inputs) {
           if (!t->st->poison.empty()) {
             for (auto& o : outputs) o->st->poison = t->st->poison;
@@ -260,7 +262,7 @@ Napi::Value Enqueue(const Napi::CallbackInfo& info) {
           }
         }
         try {
-          fn(*call);
+          fn(*call, args.get());
         } catch (const std::exception& e) {
           call->fail(e.what());
         } catch (...) {
@@ -274,8 +276,9 @@ Napi::Value Enqueue(const Napi::CallbackInfo& info) {
       });
     } else {
       call->stream = cuda_stream(device);
-      call->device_error = cuda_error_flag(device);
-      op->cuda(*call);
+      call->status_source = [](void* flag) { return static_cast<int*>(flag); };
+      call->status_ctx = cuda_error_flag(device);
+      op->cuda(*call, args.get());
       if (call->failed()) throw std::runtime_error(call->error);
       cuda_check_launch(device, name.c_str());
     }
@@ -498,6 +501,15 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// ---- opNames() -> the op table's names, in ops.def order (a test compares them with src/ops.ts) ----
+Napi::Value OpNames(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<std::string> names = op_names();
+  Napi::Array out = Napi::Array::New(env, names.size());
+  for (size_t i = 0; i < names.size(); ++i) out.Set(static_cast<uint32_t>(i), names[i]);
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("create", Napi::Function::New(env, Create));
   exports.Set("mapFile", Napi::Function::New(env, MapFile));
@@ -511,6 +523,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("memory", Napi::Function::New(env, Memory));
   exports.Set("measureCeilings", Napi::Function::New(env, MeasureCeilings));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("opNames", Napi::Function::New(env, OpNames));
   return exports;
 }
 
