@@ -103,9 +103,9 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
       if (srclen != nbytes)
         throw err(env, "data has " + std::to_string(srclen) + " bytes but a " + dtype_name(t->dtype) + " tensor of this shape needs " + std::to_string(nbytes));
     }
-    if (device != kCpu) cuda_require(device);
-    t->st = alloc_storage(device, nbytes);
-    if (src) upload(*t->st, src, nbytes);
+    Backend& b = backend(device);
+    t->st = b.alloc(nbytes);
+    if (src) b.upload(*t->st, src, nbytes);
     return wrap(env, t);
   } catch (const Napi::Error&) {
     throw;
@@ -223,12 +223,12 @@ Napi::Value Enqueue(const Napi::CallbackInfo& info) {
       throw err(env, name + ": inputs are on different devices (" + device_name(device) + " and " + device_name(t->st->device) + ")");
     inputs.push_back(t);
   }
-  if (info.Length() > 4 && info[4].IsString()) device = parse_device(info[4].As<Napi::String>().Utf8Value());
 
   auto call = std::make_shared<OpCall>();
   try {
-    parse_params(env, info.Length() > 3 ? info[3] : env.Undefined(), call->p);
-    if (device != kCpu && !op->cuda) throw std::runtime_error("CUDA is unavailable: " + cuda_unavailable_reason());
+    Params params;
+    parse_params(env, info.Length() > 3 ? info[3] : env.Undefined(), params);
+    Backend& dev = backend(device);
     Napi::Array outs = info[2].As<Napi::Array>();
     std::vector<std::shared_ptr<Tensor>> outputs;
     for (uint32_t i = 0; i < outs.Length(); ++i) {
@@ -237,48 +237,25 @@ Napi::Value Enqueue(const Napi::CallbackInfo& info) {
       auto t = std::make_shared<Tensor>();
       t->dtype = parse_dtype(spec.As<Napi::Object>().Get("dtype"));
       t->shape = parse_shape(spec.As<Napi::Object>().Get("shape"));
-      t->st = alloc_storage(device, tensor_nbytes(t->dtype, t->shape));
       outputs.push_back(t);
     }
     for (auto& t : inputs) {
       if (t->st->nbytes < tensor_nbytes(t->dtype, t->shape)) throw std::runtime_error("input storage is smaller than its shape");
       call->in.push_back(t->view());
     }
-    for (auto& t : outputs) call->out.push_back(t->view());
     if (outputs.empty() && !inputs.empty() && inputs[0]->st->owner)
       throw std::runtime_error("cannot write into a tensor that views a memory-mapped file (copy it first)");
-
-    if (device == kCpu) {
-      KernelFn fn = op->cpu;
-      std::string opname = name;
-      cpu_enqueue([fn, call, inputs, outputs, opname]() {
-        for (auto& t : inputs) {
-          if (!t->st->poison.empty()) {
-            for (auto& o : outputs) o->st->poison = t->st->poison;
-            if (outputs.empty() && !inputs.empty()) inputs[0]->st->poison = t->st->poison;
-            return;
-          }
-        }
-        try {
-          fn(*call);
-        } catch (const std::exception& e) {
-          call->fail(e.what());
-        } catch (...) {
-          call->fail("unknown native error");
-        }
-        if (call->failed()) {
-          std::string msg = opname + ": " + call->error;
-          for (auto& o : outputs) o->st->poison = msg;
-          if (outputs.empty() && !inputs.empty()) inputs[0]->st->poison = msg;  // in-place op
-        }
-      });
-    } else {
-      call->stream = cuda_stream(device);
-      call->device_error = cuda_error_flag(device);
-      op->cuda(*call);
-      if (call->failed()) throw std::runtime_error(call->error);
-      cuda_check_launch(device, name.c_str());
+    // Views of the outputs' shapes first: the op's check runs before any memory is allocated.
+    for (auto& t : outputs) call->out.push_back(t->view());
+    PreparedArgs args = op->prepare(params, *call);  // throws ArgError naming a bad argument or shape
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      outputs[i]->st = dev.alloc(tensor_nbytes(outputs[i]->dtype, outputs[i]->shape));
+      call->out[i].data = outputs[i]->st->data;
     }
+    std::vector<std::shared_ptr<Storage>> in_st, out_st;
+    for (auto& t : inputs) in_st.push_back(t->st);
+    for (auto& t : outputs) out_st.push_back(t->st);
+    dev.enqueue(*op, call, std::move(args), std::move(in_st), std::move(out_st));
     Napi::Array result = Napi::Array::New(env, outputs.size());
     for (size_t i = 0; i < outputs.size(); ++i) result.Set(static_cast<uint32_t>(i), wrap(env, outputs[i]));
     return result;
@@ -334,33 +311,17 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
   auto* deferred = new Napi::Promise::Deferred(env);
   Napi::Promise promise = deferred->Promise();
   auto tsfn = make_tsfn(env, deferred);
-  auto st = t->st;
-  if (st->device == kCpu) {
-    cpu_enqueue([tsfn, st]() {
+  try {
+    backend(t->st->device).read(t->st, [tsfn](void* data, size_t n, std::string e) {
       auto* r = new ReadResult();
-      if (!st->poison.empty()) {
-        r->error = st->poison;
-      } else {
-        r->data = std::malloc(st->nbytes == 0 ? 1 : st->nbytes);
-        if (!r->data) r->error = "out of memory reading a tensor back";
-        else std::memcpy(r->data, st->data, st->nbytes);
-        r->nbytes = st->nbytes;
-      }
+      r->data = data;
+      r->nbytes = n;
+      r->error = std::move(e);
       finish(tsfn, r);
     });
-  } else {
-    try {
-      cuda_read(st->device, st, [tsfn](void* data, size_t n, std::string e) {
-        auto* r = new ReadResult();
-        r->data = data;
-        r->nbytes = n;
-        r->error = e;
-        finish(tsfn, r);
-      });
-    } catch (const std::exception& e) {
-      tsfn->Release();
-      throw err(env, e.what());
-    }
+  } catch (const std::exception& e) {
+    tsfn->Release();
+    throw err(env, e.what());
   }
   return promise;
 }
@@ -377,24 +338,16 @@ Napi::Value Synchronize(const Napi::CallbackInfo& info) {
   auto* deferred = new Napi::Promise::Deferred(env);
   Napi::Promise promise = deferred->Promise();
   auto tsfn = make_tsfn(env, deferred);
-  if (device == kCpu) {
-    cpu_enqueue([tsfn]() {
+  try {
+    backend(device).sync([tsfn](std::string e) {
       auto* r = new ReadResult();
       r->is_sync = true;
+      r->error = std::move(e);
       finish(tsfn, r);
     });
-  } else {
-    try {
-      cuda_sync(device, [tsfn](std::string e) {
-        auto* r = new ReadResult();
-        r->is_sync = true;
-        r->error = e;
-        finish(tsfn, r);
-      });
-    } catch (const std::exception& e) {
-      tsfn->Release();
-      throw err(env, e.what());
-    }
+  } catch (const std::exception& e) {
+    tsfn->Release();
+    throw err(env, e.what());
   }
   return promise;
 }
@@ -498,6 +451,15 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// ---- opNames() -> the op table's names, in ops.def order (a test compares them with src/ops.ts) ----
+Napi::Value OpNames(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<std::string> names = op_names();
+  Napi::Array out = Napi::Array::New(env, names.size());
+  for (size_t i = 0; i < names.size(); ++i) out.Set(static_cast<uint32_t>(i), names[i]);
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("create", Napi::Function::New(env, Create));
   exports.Set("mapFile", Napi::Function::New(env, MapFile));
@@ -511,6 +473,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("memory", Napi::Function::New(env, Memory));
   exports.Set("measureCeilings", Napi::Function::New(env, MeasureCeilings));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("opNames", Napi::Function::New(env, OpNames));
   return exports;
 }
 

@@ -25,6 +25,8 @@ inline size_t dtype_size(DType t) {
   return 0;
 }
 
+SEED_HD inline bool is_float(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; }
+
 inline const char* dtype_name(DType t) {
   switch (t) {
     case DType::F32: return "f32"; case DType::F16: return "f16"; case DType::BF16: return "bf16";

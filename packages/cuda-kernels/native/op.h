@@ -1,7 +1,8 @@
-// What a kernel sees: contiguous tensor views, the op's numeric parameters, and a way to fail.
-// Every kernel (CPU or CUDA) has the signature `void seed_<backend>_<op>(OpCall&)`. Shapes were
-// validated in TypeScript (src/ops.ts) and again by the dispatcher; kernels still check any fact their
-// memory safety depends on and call `call.fail(...)` instead of reading out of bounds.
+// What a kernel sees: contiguous tensor views, its op's typed arguments (op_table.h), and a way to fail.
+// Every kernel (CPU or CUDA) has the signature `void seed_<backend>_<op>(OpCall&, const <Op>Args&)`. Before
+// a kernel is enqueued, the dispatcher parses the op's arguments and runs the op's checks (op_table.cpp), so
+// a kernel may rely on every shape and dtype fact those checks state; it still calls `call.fail(...)` for
+// what only the data can tell (an id out of range) or for a limit of its own backend.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -29,37 +30,27 @@ struct TensorView {
   template <class T> T* as() const { return static_cast<T*>(data); }
 };
 
-// Named numeric parameters, copied from the JS params object at enqueue time.
+// The JS params object as it arrived: numbers (booleans as 0 / 1) and arrays of numbers. Only the op
+// table's parse functions read it (through ArgReader); kernels receive typed arguments.
 struct Params {
   std::map<std::string, double> nums;
   std::map<std::string, std::vector<double>> arrays;
-
-  double num(const std::string& k, double dflt) const {
-    auto it = nums.find(k);
-    return it == nums.end() ? dflt : it->second;
-  }
-  int64_t i64(const std::string& k, int64_t dflt) const { return static_cast<int64_t>(num(k, static_cast<double>(dflt))); }
-  bool has(const std::string& k) const { return nums.count(k) > 0 || arrays.count(k) > 0; }
-  std::vector<int64_t> ints(const std::string& k) const {
-    std::vector<int64_t> out;
-    auto it = arrays.find(k);
-    if (it != arrays.end()) for (double d : it->second) out.push_back(static_cast<int64_t>(d));
-    return out;
-  }
 };
 
 struct OpCall {
   std::vector<TensorView> in;   // inputs in the order documented for the op
   std::vector<TensorView> out;  // outputs, allocated by the dispatcher (in-place ops have none)
-  Params p;
   void* stream = nullptr;       // cudaStream_t on the CUDA backend, null on CPU
-  int* device_error = nullptr;  // CUDA: device int the kernel may set non-zero on bad data (e.g. id out of range)
-  std::string error;            // CPU: set through fail(); the outputs are then poisoned with this message
+  std::string error;            // set through fail(); the op's outputs are then poisoned with this message
+
+  // CUDA: a device int this op's kernels may set to a non-zero status code (op_table.h, DeviceStatus) when
+  // the data is bad; the backend reports it against this op's outputs only. Null on the CPU.
+  int* device_status() { return status_source ? status_source(status_ctx) : nullptr; }
+  int* (*status_source)(void*) = nullptr;
+  void* status_ctx = nullptr;
 
   void fail(const std::string& msg) { if (error.empty()) error = msg; }
   bool failed() const { return !error.empty(); }
 };
-
-using KernelFn = void (*)(OpCall&);
 
 }  // namespace seed

@@ -10,17 +10,13 @@
 
 namespace seed {
 
-void cuda_free(int device, void* p);  // device_cuda.cpp
-void* cuda_alloc(int device, size_t nbytes);
-void cuda_upload(int device, void* dst, const void* src, size_t nbytes);
-
 MemoryStats& memory_stats() {
   static MemoryStats s;
   return s;
 }
 
 Storage::~Storage() {
-  if (owner) return;  // a view of memory someone else owns (a file mapping)
+  if (owner) return;  // a view of memory someone else owns (a file mapping), or an allocation that failed
   if (device == kCpu) {
     std::free(data);
     memory_stats().cpu_bytes -= static_cast<int64_t>(nbytes);
@@ -63,41 +59,6 @@ size_t tensor_nbytes(DType dtype, const std::vector<int64_t>& shape) {
     return q8_nbytes(shape[0], shape[1]);
   }
   return static_cast<size_t>(n) * dtype_size(dtype);
-}
-
-std::shared_ptr<Storage> alloc_storage(int device, size_t nbytes) {
-  auto st = std::make_shared<Storage>();
-  st->device = device;
-  st->nbytes = nbytes;
-  if (device == kCpu) {
-    // 64-byte aligned for AVX-512 loads; calloc-like zero fill.
-    size_t padded = (nbytes + 63) / 64 * 64;
-    void* p = padded == 0 ? std::aligned_alloc(64, 64) : std::aligned_alloc(64, padded);
-    if (!p) {
-      st->owner = std::make_shared<int>(0);  // nothing to free
-      throw std::runtime_error("out of memory: could not allocate " + std::to_string(nbytes) + " bytes on cpu");
-    }
-    std::memset(p, 0, padded == 0 ? 64 : padded);
-    st->data = p;
-    memory_stats().cpu_bytes += static_cast<int64_t>(nbytes);
-    memory_stats().cpu_count += 1;
-  } else {
-    try {
-      st->data = cuda_alloc(device, nbytes);
-    } catch (...) {
-      st->owner = std::make_shared<int>(0);
-      throw;
-    }
-    memory_stats().cuda_bytes += static_cast<int64_t>(nbytes);
-    memory_stats().cuda_count += 1;
-  }
-  return st;
-}
-
-void upload(Storage& st, const void* src, size_t nbytes) {
-  if (nbytes > st.nbytes) throw std::runtime_error("upload larger than the tensor");
-  if (st.device == kCpu) std::memcpy(st.data, src, nbytes);
-  else cuda_upload(st.device, st.data, src, nbytes);
 }
 
 // ---- the CPU stream: one thread running tasks in enqueue order ----
@@ -150,6 +111,79 @@ CpuStream& cpu_stream() {
 }  // namespace
 
 void cpu_enqueue(std::function<void()> task) { cpu_stream().push(std::move(task)); }
+
+// ---- the CPU backend: kernels run on the stream thread, in enqueue order ----
+namespace {
+class CpuBackend final : public Backend {
+ public:
+  std::shared_ptr<Storage> alloc(size_t nbytes) override {
+    auto st = std::make_shared<Storage>();
+    st->device = kCpu;
+    st->nbytes = nbytes;
+    // 64-byte aligned for AVX-512 loads; calloc-like zero fill.
+    const size_t padded = nbytes == 0 ? 64 : (nbytes + 63) / 64 * 64;
+    void* p = std::aligned_alloc(64, padded);
+    if (!p) {
+      st->owner = std::make_shared<int>(0);  // nothing to free
+      throw std::runtime_error("out of memory: could not allocate " + std::to_string(nbytes) + " bytes on cpu");
+    }
+    std::memset(p, 0, padded);
+    st->data = p;
+    memory_stats().cpu_bytes += static_cast<int64_t>(nbytes);
+    memory_stats().cpu_count += 1;
+    return st;
+  }
+
+  // Synchronous: a fresh storage is not yet visible to any queued op.
+  void upload(Storage& st, const void* src, size_t nbytes) override {
+    if (nbytes > st.nbytes) throw std::runtime_error("upload larger than the tensor");
+    std::memcpy(st.data, src, nbytes);
+  }
+
+  void enqueue(const OpDef& op, std::shared_ptr<OpCall> call, PreparedArgs args, std::vector<std::shared_ptr<Storage>> inputs,
+               std::vector<std::shared_ptr<Storage>> outputs) override {
+    KernelFn fn = op.cpu;
+    std::string name = op.name;
+    cpu_enqueue([fn, name, call, args, inputs, outputs]() {
+      // The storages this op writes: its outputs, or its first input when it works in place.
+      auto poison = [&](const std::string& msg) {
+        for (auto& o : outputs) o->poison = msg;
+        if (outputs.empty() && !inputs.empty()) inputs[0]->poison = msg;
+      };
+      for (auto& in : inputs)
+        if (!in->poison.empty()) return poison(in->poison);  // garbage in: skip, pass the first cause on
+      try {
+        fn(*call, args.get());
+      } catch (const std::exception& e) {
+        call->fail(e.what());
+      } catch (...) {
+        call->fail("unknown native error");
+      }
+      if (call->failed()) poison(name + ": " + call->error);
+    });
+  }
+
+  void read(std::shared_ptr<Storage> st, ReadDone done) override {
+    cpu_enqueue([st, done]() {
+      if (!st->poison.empty()) return done(nullptr, 0, st->poison);
+      void* data = std::malloc(st->nbytes == 0 ? 1 : st->nbytes);
+      if (!data) return done(nullptr, 0, "out of memory reading a tensor back");
+      std::memcpy(data, st->data, st->nbytes);
+      done(data, st->nbytes, "");
+    });
+  }
+
+  void sync(SyncDone done) override {
+    cpu_enqueue([done]() { done(""); });
+  }
+};
+}  // namespace
+
+Backend& backend(int device) {
+  static CpuBackend* cpu = new CpuBackend();  // leaked on purpose, like the stream it queues on
+  if (device == kCpu) return *cpu;
+  return cuda_backend(device);
+}
 
 int parse_device(const std::string& name) {
   if (name == "cpu") return kCpu;

@@ -1,7 +1,7 @@
-// Tensors, storages and streams: the execution model of DESIGN.md ("every device is a stream").
-// The main (JS) thread validates, allocates outputs and enqueues; the CPU stream thread runs kernels in
-// order; a CUDA device runs them on its cudaStream. Storages are reference counted, so a tensor disposed
-// from JS while queued work still uses it is freed only after that work has run.
+// Tensors, storages and the backends: the execution model of DESIGN.md ("every device is a stream").
+// The main (JS) thread validates, allocates outputs and enqueues; each device runs its queue in order (the
+// CPU on its stream thread, a CUDA device on its cudaStream). Storages are reference counted, so a tensor
+// disposed from JS while queued work still uses it is freed only after that work has run.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -10,18 +10,25 @@
 #include <string>
 #include <vector>
 
-#include "op.h"
+#include "registry.h"
 
 namespace seed {
 
 constexpr int kCpu = -1;  // device id of the CPU; CUDA devices are 0, 1, ...
+
+// A CUDA op's status slot (device_cuda.cpp): the code its kernels wrote, read once the op has run.
+struct CudaStatus;
 
 struct Storage {
   int device = kCpu;
   void* data = nullptr;
   size_t nbytes = 0;
   std::shared_ptr<void> owner;  // set when `data` belongs to someone else (a file mapping)
-  std::string poison;           // CPU: error from the op that produced this storage (stream thread only)
+  // "<op>: <why>" when the op that produced this storage (or one it read) failed. Written and read in
+  // queue order: on the CPU stream thread for the CPU, on the JS thread for CUDA (launch-time failures).
+  std::string poison;
+  // CUDA: status slots of the data-checking ops this storage depends on that may not have run yet.
+  std::vector<std::shared_ptr<CudaStatus>> pending;
   ~Storage();
 };
 
@@ -37,40 +44,53 @@ struct Tensor {
 // Bytes a tensor of this dtype and shape occupies; throws std::runtime_error on absurd shapes.
 size_t tensor_nbytes(DType dtype, const std::vector<int64_t>& shape);
 
-// Allocate a storage of nbytes on a device (zero-filled). Throws std::runtime_error with a user-facing message.
-std::shared_ptr<Storage> alloc_storage(int device, size_t nbytes);
-
-// Copy host bytes into a new storage (synchronously).
-void upload(Storage& st, const void* src, size_t nbytes);
-
 // Live memory, for `memory()` and the leak tests.
 struct MemoryStats {
   std::atomic<int64_t> cpu_bytes{0}, cpu_count{0}, cuda_bytes{0}, cuda_count{0};
 };
 MemoryStats& memory_stats();
 
-// ---- streams ----
-// Run `task` on the CPU stream thread after everything enqueued before it.
+// Bytes read back from a device (malloc'd; the receiver frees them), or why they could not be.
+using ReadDone = std::function<void(void* data, size_t nbytes, std::string error)>;
+using SyncDone = std::function<void(std::string error)>;
+
+// One device's queue. Every method is called on the JS thread and returns at once; `done` callbacks run
+// on a native thread (never inside a CUDA host callback) once the work queued before them has run. A
+// failing op poisons its own outputs (and an in-place op its first input) with "<op>: <why>", and every
+// op fed by a poisoned storage passes the poison on; reading a poisoned storage reports the message.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  // A zero-filled storage of nbytes; throws std::runtime_error with a user-facing message.
+  virtual std::shared_ptr<Storage> alloc(size_t nbytes) = 0;
+  // Copy host bytes into the storage; the host buffer may be reused as soon as this returns.
+  virtual void upload(Storage& st, const void* src, size_t nbytes) = 0;
+  // Queue `op` on call's views (inputs and outputs hold the storages those views point into).
+  virtual void enqueue(const OpDef& op, std::shared_ptr<OpCall> call, PreparedArgs args,
+                       std::vector<std::shared_ptr<Storage>> inputs, std::vector<std::shared_ptr<Storage>> outputs) = 0;
+  // A copy of the storage as it is once everything queued before has run.
+  virtual void read(std::shared_ptr<Storage> st, ReadDone done) = 0;
+  virtual void sync(SyncDone done) = 0;
+};
+
+// The backend of a device id; throws std::runtime_error saying why a CUDA device is unusable.
+Backend& backend(int device);
+
+// Run `task` on the CPU stream thread after everything enqueued before it (also used for CPU-side jobs
+// such as resizing the kernel thread pool).
 void cpu_enqueue(std::function<void()> task);
 
 // Parse "cpu" / "cuda" / "cuda:N" into a device id; throws std::runtime_error.
 int parse_device(const std::string& name);
 std::string device_name(int device);
 
-// ---- CUDA (all of these exist in every build; without CUDA they report why it is unavailable) ----
+// ---- CUDA information (exists in every build; without CUDA it reports why it is unavailable) ----
 bool cuda_compiled();
 int cuda_device_count();                 // 0 when unavailable
 std::string cuda_unavailable_reason();   // empty when at least one device works
 std::string cuda_device_name(int device);
 size_t cuda_device_memory(int device);
-// Make sure `device` is usable; throws std::runtime_error naming the reason otherwise.
-void cuda_require(int device);
-void* cuda_stream(int device);
-int* cuda_error_flag(int device);
-// Throws std::runtime_error if the last launch on this device failed.
-void cuda_check_launch(int device, const char* op);
-// Copy `st` to host asynchronously, then call done(bytes, error) on a CUDA callback thread.
-void cuda_read(int device, std::shared_ptr<Storage> st, std::function<void(void*, size_t, std::string)> done);
-void cuda_sync(int device, std::function<void(std::string)> done);
+Backend& cuda_backend(int device);       // throws std::runtime_error naming the reason it is unusable
+void cuda_free(int device, void* p);     // stream-ordered; for ~Storage
 
 }  // namespace seed

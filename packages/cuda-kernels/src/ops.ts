@@ -8,7 +8,11 @@ import type { NativeParams } from './native/addon-types.js';
 import { loadAddon } from './native/load-addon.js';
 import { Tensor } from './tensor.js';
 
-/** The names of every op, declared once (native/ops.def mirrors this list). */
+/**
+ * The names of every op (native/ops.def is the native op table; test/conformance/op-table.test.ts checks the
+ * two lists are equal). Each op's native arguments are exactly the params its function below sends: the
+ * native side requires every one and refuses unknown ones, so the defaults live here only.
+ */
 export const OP_NAMES = [
   'linear',
   'matmul',
@@ -294,7 +298,8 @@ export function slice(x: Tensor, starts: readonly number[], ends?: readonly numb
   for (let i = 0; i < x.rank; i++)
     if (!Number.isInteger(s[i]) || !Number.isInteger(e[i]) || s[i] < 0 || s[i] > e[i] || e[i] > x.shape[i])
       fail('slice', `range [${s[i]}, ${e[i]}) is invalid for dim ${i} of ${fmt(x.shape)}`);
-  return run('slice', [x], [{ dtype: x.dtype, shape: s.map((v, i) => e[i] - v) }], { starts: s, ends: e })[0];
+  // The output's shape carries the ends; the native op takes only where the box starts.
+  return run('slice', [x], [{ dtype: x.dtype, shape: s.map((v, i) => e[i] - v) }], { starts: s })[0];
 }
 
 /** Slice along one axis: x[..., start:end, ...]. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { memoryInfo, ops, scope, synchronize, tensor, zeros } from '../src/index.js';
+import { devices, memoryInfo, ops, scope, synchronize, tensor, zeros } from '../src/index.js';
 
 describe('tensors', () => {
   it('round-trips f32, i32, u8, f16, bf16 values', async () => {
@@ -44,7 +44,13 @@ describe('tensors', () => {
     expect(memoryInfo().cpuTensors).toBe(before);
   });
 
-  it('refuses a CUDA device with a reason when none is usable', () => {
-    expect(() => zeros([2], 'f32', 'cuda:0')).toThrow(/CUDA/);
+  it('refuses a CUDA device with a reason when none is usable, and uses it when it is', async () => {
+    if (devices().includes('cuda:0')) {
+      expect(Array.from(await zeros([2], 'f32', 'cuda:0').data())).toEqual([0, 0]);
+    } else {
+      expect(() => zeros([2], 'f32', 'cuda:0')).toThrow(/CUDA/);
+    }
+    // A device index past the last one present is always refused.
+    expect(() => zeros([2], 'f32', 'cuda:99')).toThrow(/cuda:99|CUDA/);
   });
 });

@@ -161,33 +161,17 @@ __attribute__((target("avx2,fma"))) void attend_prefill_avx2(const PrefillArgs& 
 }
 }
 
-void seed_cpu_attention(OpCall& call) {
+// check_attention has established the shapes, the kv heads dividing the query heads, kvLen ≤ Tk, and the
+// mask's layout ([Tq, ≥kvLen] or [B, 1|Hq, Tq, ≥kvLen]).
+void seed_cpu_attention(OpCall& call, const AttentionArgs& args) {
   const TensorView &q = call.in[0], &k = call.in[1], &v = call.in[2], &o = call.out[0];
   const TensorView* mask = call.in.size() > 3 ? &call.in[3] : nullptr;
-  if (q.ndim != 4 || k.ndim != 4 || v.ndim != 4 || o.numel != q.numel) return call.fail("q, k, v must be [B, T, H, D]");
   const int64_t B = q.shape[0], Tq = q.shape[1], Hq = q.shape[2], D = q.shape[3];
   const int64_t Tk = k.shape[1], Hkv = k.shape[2];
-  if (k.shape[0] != B || k.shape[3] != D || v.shape[0] != B || v.shape[1] != Tk || v.shape[2] != Hkv || v.shape[3] != D)
-    return call.fail("k and v must be [B, Tk, Hkv, D] matching q");
-  if (Hkv == 0 || Hq % Hkv) return call.fail("query heads must be a multiple of kv heads");
-  const int64_t kvLen = call.p.i64("kvLen", Tk);
-  const int64_t qOffset = call.p.i64("qOffset", kvLen - Tq);
-  const bool causal = call.p.i64("causal", 0) != 0;
-  const float scale = static_cast<float>(call.p.num("scale", 1.0 / std::sqrt(static_cast<double>(D))));
-  if (kvLen < 0 || kvLen > Tk) return call.fail("kvLen out of range");
-  int64_t mHeads = 0, mCols = 0;
-  if (mask) {
-    if (mask->dtype != DType::F32) return call.fail("mask must be f32");
-    if (mask->ndim == 2 && mask->shape[0] == Tq && mask->shape[1] >= kvLen) {
-      mHeads = 0;
-      mCols = mask->shape[1];
-    } else if (mask->ndim == 4 && mask->shape[0] == B && (mask->shape[1] == 1 || mask->shape[1] == Hq) && mask->shape[2] == Tq && mask->shape[3] >= kvLen) {
-      mHeads = mask->shape[1];
-      mCols = mask->shape[3];
-    } else {
-      return call.fail("mask must be [Tq, ≥kvLen] or [B, 1|Hq, Tq, ≥kvLen]");
-    }
-  }
+  const int64_t kvLen = args.kvLen, qOffset = args.qOffset;
+  const bool causal = args.causal;
+  const float scale = args.scale;
+  const int64_t mHeads = mask && mask->ndim == 4 ? mask->shape[1] : 0, mCols = mask ? mask->dim(-1) : 0;
   const int64_t group = Hq / Hkv, qBlocks = (Tq + kQBlock - 1) / kQBlock;
   const bool f32 = q.dtype == DType::F32;
   const float neg_inf = -std::numeric_limits<float>::infinity();

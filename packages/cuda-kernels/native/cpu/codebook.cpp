@@ -2,6 +2,8 @@
 // in f32 (the ‖z‖²+‖e‖²−2z·e expansion loses the precision that decides close calls). The codebook is
 // transposed into blocks of 8 codes [K/8][D][8] so AVX2 lanes hold 8 codes; each lane keeps its own
 // (best distance, best index) and codes arrive in increasing index order, so ties go to the lowest index.
+// The summation order and the tie rule are shared_math.h's (codebook_distance, codebook_better), which the
+// CUDA kernel and the scalar path below use as written.
 #include <immintrin.h>
 
 #include <cmath>
@@ -9,6 +11,7 @@
 #include <vector>
 
 #include "../kernels.h"
+#include "../shared_math.h"
 #include "common.h"
 #include "parallel.h"
 
@@ -19,8 +22,9 @@ struct Best {
   float dist = std::numeric_limits<float>::infinity();
   int32_t idx = -1;
   void offer(float d, int32_t i) {
-    if (d < dist || (d == dist && i < idx) || idx < 0) {
-      if (!std::isnan(d)) { dist = d; idx = i; }
+    if (codebook_better(d, i, dist, idx)) {
+      dist = d;
+      idx = i;
     }
   }
 };
@@ -63,12 +67,9 @@ __attribute__((target("avx2,fma"))) Best scan_avx2(const float* z, const float* 
 
 }  // namespace
 
-void seed_cpu_codebook_nearest(OpCall& call) {
+void seed_cpu_codebook_nearest(OpCall& call, const NoArgs&) {
   const TensorView &z = call.in[0], &cb = call.in[1], &y = call.out[0];
-  if (z.ndim != 2 || cb.ndim != 2 || z.shape[1] != cb.shape[1] || y.numel != z.shape[0] || y.dtype != DType::I32)
-    return call.fail("expects z [N, D], codebook [K, D] and i32 [N] output");
   const int64_t N = z.shape[0], D = z.shape[1], K = cb.shape[0];
-  if (K == 0) return call.fail("the codebook is empty");
   const bool avx2 = cpu_features().avx2 && cpu_features().fma;
 
   std::vector<float> zf(N * D);
@@ -98,12 +99,8 @@ void seed_cpu_codebook_nearest(OpCall& call) {
         if (best.idx >= 0) best.idx += static_cast<int32_t>(b0 * 8);
       } else {
         for (int64_t k = b0 * 8; k < std::min(K, b1 * 8); ++k) {
-          float s = 0;
-          for (int64_t d = 0; d < D; ++d) {
-            float diff = blocks[(k / 8) * D * 8 + d * 8 + (k % 8)] - zn[d];
-            s += diff * diff;
-          }
-          best.offer(s, static_cast<int32_t>(k));
+          const float* e = blocks.data() + (k / 8) * D * 8 + (k % 8);
+          best.offer(codebook_distance(zn, [e](int64_t d) { return e[d * 8]; }, D), static_cast<int32_t>(k));
         }
       }
       partial[t] = best;

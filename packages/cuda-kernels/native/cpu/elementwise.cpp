@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "../kernels.h"
+#include "../shared_math.h"
 #include "simd_convert.h"
 #include "simd_f32.h"
 #include "parallel.h"
@@ -58,7 +59,6 @@ template <class F>
 void unary(OpCall& call, F f, VecFn vec = nullptr) {
   const TensorView& x = call.in[0];
   const TensorView& y = call.out[0];
-  if (x.numel != y.numel) return call.fail("input and output sizes differ");
   const bool useVec = vec != nullptr && cpu_features().avx2 && cpu_features().fma;
   parallel_for((x.numel + kChunk - 1) / kChunk, 4, [&](int64_t b, int64_t e) {
     float buf[kChunk];
@@ -73,29 +73,13 @@ void unary(OpCall& call, F f, VecFn vec = nullptr) {
   });
 }
 
-// Strides (in elements) of `t` seen with the output's rank, 0 along broadcast dims.
-void broadcast_strides(const TensorView& t, const TensorView& out, int64_t* strides) {
-  int64_t s = 1;
-  for (int i = out.ndim - 1, j = t.ndim - 1; i >= 0; --i, --j) {
-    int64_t d = j >= 0 ? t.shape[j] : 1;
-    strides[i] = d == 1 ? 0 : s;
-    s *= d;
-  }
-}
 
 template <class F>
 void binary(OpCall& call, F f) {
   const TensorView &a = call.in[0], &b = call.in[1], &y = call.out[0];
-  if (a.dtype != b.dtype || a.dtype != y.dtype) return call.fail("dtypes differ");
-  if (a.ndim > y.ndim || b.ndim > y.ndim) return call.fail("output rank is smaller than an input's");
-  for (int i = 0; i < y.ndim; ++i) {  // every input dim must be 1 or the output's
-    int ia = i - (y.ndim - a.ndim), ib = i - (y.ndim - b.ndim);
-    if (ia >= 0 && a.shape[ia] != 1 && a.shape[ia] != y.shape[i]) return call.fail("a does not broadcast to the output");
-    if (ib >= 0 && b.shape[ib] != 1 && b.shape[ib] != y.shape[i]) return call.fail("b does not broadcast to the output");
-  }
-  int64_t sa[kMaxDims], sb[kMaxDims];
-  broadcast_strides(a, y, sa);
-  broadcast_strides(b, y, sb);
+  int64_t sa[kMaxDims], sb[kMaxDims];  // check_binary: a and b broadcast to y
+  broadcast_strides(a.shape, a.ndim, y.ndim, sa);
+  broadcast_strides(b.shape, b.ndim, y.ndim, sb);
   // Iterate the output as rows of its last dim; the last-dim stride of a and b is 0 or 1.
   const int64_t cols = y.ndim ? y.shape[y.ndim - 1] : 1;
   const int64_t rows = cols ? y.numel / cols : 0;
@@ -129,20 +113,7 @@ T saturate(float v, double lo, double hi) {
   return static_cast<T>(std::min(hi, std::max(lo, t)));
 }
 
-// i32 -> f32 rounded to odd (truncate, then set the last bit if inexact). Rounding that once more to f16/bf16
-// with round-to-nearest-even gives the correctly rounded result; plain i32 -> f32 -> bf16 could round twice.
-float i32_to_f32_odd(int32_t v) {
-  const float f = static_cast<float>(v);
-  const int64_t back = static_cast<int64_t>(f);
-  if (back == v) return f;
-  uint32_t b = f32_to_bits(f);
-  if ((back < 0 ? -back : back) > (v < 0 ? -static_cast<int64_t>(v) : v)) b -= 1;  // toward zero
-  return bits_to_f32(b | 1u);
-}
-
-void quantize_q8(const TensorView& x, const TensorView& y, OpCall& call) {
-  if (x.ndim != 2 || y.ndim != 2 || x.shape[0] != y.shape[0] || x.shape[1] != y.shape[1])
-    return call.fail("cast to q8: x and y must be 2-D of the same shape");
+void quantize_q8(const TensorView& x, const TensorView& y) {
   const int64_t rows = x.shape[0], cols = x.shape[1];
   int8_t* q = static_cast<int8_t*>(y.data);
   float* scales = reinterpret_cast<float*>(static_cast<uint8_t*>(y.data) + q8_scales_offset(rows, cols));
@@ -155,18 +126,12 @@ void quantize_q8(const TensorView& x, const TensorView& y, OpCall& call) {
       // scale = f32(amax / 127) with the quotient in f64, as docs/ops.md (and src/tensor.ts encode) define it.
       float scale = static_cast<float>(static_cast<double>(amax) / 127.0);
       scales[r] = scale;
-      for (int64_t c = 0; c < cols; ++c) {
-        // The quotient in double against the stored f32 scale, like the TypeScript quantizer (src/tensor.ts);
-        // std::round rounds half away from zero.
-        const float v = scale == 0 ? 0.0f : static_cast<float>(std::round(static_cast<double>(buf[c]) / scale));
-        q[r * cols + c] = static_cast<int8_t>(std::max(-127.0f, std::min(127.0f, v)));
-      }
+      for (int64_t c = 0; c < cols; ++c) q[r * cols + c] = q8_quantize(buf[c], scale);
     }
   });
 }
 
-void dequantize_q8(const TensorView& x, const TensorView& y, OpCall& call) {
-  if (x.ndim != 2) return call.fail("q8 tensors are 2-D");
+void dequantize_q8(const TensorView& x, const TensorView& y) {
   const int64_t rows = x.shape[0], cols = x.shape[1];
   const int8_t* q = static_cast<const int8_t*>(x.data);
   const float* scales = reinterpret_cast<const float*>(static_cast<const uint8_t*>(x.data) + q8_scales_offset(rows, cols));
@@ -181,27 +146,26 @@ void dequantize_q8(const TensorView& x, const TensorView& y, OpCall& call) {
 
 }  // namespace
 
-void seed_cpu_add(OpCall& call) { binary(call, [](float a, float b) { return a + b; }); }
-void seed_cpu_mul(OpCall& call) { binary(call, [](float a, float b) { return a * b; }); }
+void seed_cpu_add(OpCall& call, const NoArgs&) { binary(call, [](float a, float b) { return a + b; }); }
+void seed_cpu_mul(OpCall& call, const NoArgs&) { binary(call, [](float a, float b) { return a * b; }); }
 
-void seed_cpu_scale(OpCall& call) {
-  const float s = static_cast<float>(call.p.num("scale", 1.0)), b = static_cast<float>(call.p.num("bias", 0.0));
+void seed_cpu_scale(OpCall& call, const ScaleArgs& args) {
+  const float s = args.scale, b = args.bias;
   unary(call, [s, b](float x) { return x * s + b; });
 }
-void seed_cpu_silu(OpCall& call) { unary(call, [](float x) { return x / (1.0f + std::exp(-x)); }, silu_avx2); }
+void seed_cpu_silu(OpCall& call, const NoArgs&) { unary(call, [](float x) { return x / (1.0f + std::exp(-x)); }, silu_avx2); }
 // 1 + erf(x/√2) written as erfc(−x/√2): the same value, without the cancellation that leaves nothing of
 // gelu(x) for x below about −5.
-void seed_cpu_gelu(OpCall& call) {
+void seed_cpu_gelu(OpCall& call, const NoArgs&) {
   unary(call, [](float x) { return 0.5f * x * std::erfc(x * -0.70710678118654752f); }, gelu_avx2);
 }
-void seed_cpu_tanh(OpCall& call) { unary(call, [](float x) { return std::tanh(x); }); }
-void seed_cpu_relu(OpCall& call) { unary(call, [](float x) { return x > 0.0f ? x : 0.0f; }); }
+void seed_cpu_tanh(OpCall& call, const NoArgs&) { unary(call, [](float x) { return std::tanh(x); }); }
+void seed_cpu_relu(OpCall& call, const NoArgs&) { unary(call, [](float x) { return x > 0.0f ? x : 0.0f; }); }
 
-void seed_cpu_cast(OpCall& call) {
+void seed_cpu_cast(OpCall& call, const NoArgs&) {
   const TensorView &x = call.in[0], &y = call.out[0];
-  if (x.numel != y.numel) return call.fail("input and output sizes differ");
-  if (y.dtype == DType::Q8) return quantize_q8(x, y, call);
-  if (x.dtype == DType::Q8) return dequantize_q8(x, y, call);
+  if (y.dtype == DType::Q8) return quantize_q8(x, y);
+  if (x.dtype == DType::Q8) return dequantize_q8(x, y);
   parallel_for((x.numel + kChunk - 1) / kChunk, 4, [&](int64_t b, int64_t e) {
     float buf[kChunk];
     for (int64_t c = b; c < e; ++c) {

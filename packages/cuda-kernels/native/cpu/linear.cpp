@@ -466,8 +466,6 @@ void gemv(const float* x, int64_t rows, const WeightView& w, float* y, bool para
 
 // ---------------------------------------------------------------------------------------------------
 
-bool is_float(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; }
-
 // A float tensor as a contiguous f32 matrix: the tensor itself when it is f32, else a converted copy.
 const float* as_f32(const TensorView& t, std::vector<float>& storage) {
   if (t.dtype == DType::F32) return t.as<float>();
@@ -498,21 +496,14 @@ void finish(const float* c, int64_t rows, int64_t cols, const TensorView* bias, 
 
 }  // namespace
 
-void seed_cpu_linear(OpCall& call) {
-  if (call.in.size() < 2 || call.out.size() != 1) return call.fail("linear expects (x, w[, bias]) and one output");
+// check_linear / check_matmul have established the shapes and dtypes these rely on.
+void seed_cpu_linear(OpCall& call, const NoArgs&) {
   const TensorView &x = call.in[0], &w = call.in[1], &y = call.out[0];
   const TensorView* bias = call.in.size() > 2 ? &call.in[2] : nullptr;
-  if (w.ndim != 2 || x.ndim < 1) return call.fail("linear expects x [..., K] and w [N, K]");
-  if (!is_float(x.dtype) || y.dtype != x.dtype) return call.fail("linear: x must be f32/f16/bf16 and y of x's dtype");
-  if (!is_float(w.dtype) && w.dtype != DType::Q8) return call.fail("linear: w must be f32/f16/bf16/q8");
-  if (bias && !is_float(bias->dtype)) return call.fail("linear: bias must be a float dtype");
   const int64_t N = w.shape[0], K = w.shape[1];
-  if (x.shape[x.ndim - 1] != K) return call.fail("linear: x's last dim does not match w's K");
   // Rows of x: the product of its leading dims (counted from the shape, so K = 0 is still well defined).
   int64_t M = 1;
   for (int i = 0; i + 1 < x.ndim; ++i) M *= x.shape[i];
-  if (y.numel != M * N || y.shape[y.ndim - 1] != N) return call.fail("linear: output shape must be [..., N]");
-  if (bias && bias->numel != N) return call.fail("linear: bias must have N elements");
   if (M == 0 || N == 0) return;
 
   WeightView wv{w.data, w.dtype, N, K, true, nullptr};
@@ -528,22 +519,13 @@ void seed_cpu_linear(OpCall& call) {
   if (bias || c != y.data) finish(c, M, N, bias, y);
 }
 
-void seed_cpu_matmul(OpCall& call) {
-  if (call.in.size() != 2 || call.out.size() != 1) return call.fail("matmul expects (a, b) and one output");
+void seed_cpu_matmul(OpCall& call, const MatmulArgs& args) {
   const TensorView &a = call.in[0], &b = call.in[1], &y = call.out[0];
-  const bool transB = call.p.i64("transB", 0) != 0;
-  if (a.ndim < 2 || b.ndim < 2) return call.fail("matmul expects a [..., M, K] and b [..., K, N]");
-  if (a.dtype != b.dtype || !is_float(a.dtype) || y.dtype != a.dtype) return call.fail("matmul: a and b must share one float dtype");
+  const bool transB = args.transB;
   const int64_t M = a.dim(-2), K = a.dim(-1);
-  const int64_t N = transB ? b.dim(-2) : b.dim(-1), bK = transB ? b.dim(-1) : b.dim(-2);
-  if (bK != K) return call.fail("matmul: inner dims differ");
-  int64_t batches = 1, b_batches = 1;
+  const int64_t N = transB ? b.dim(-2) : b.dim(-1);
+  int64_t batches = 1;
   for (int i = 0; i + 2 < a.ndim; ++i) batches *= a.shape[i];
-  for (int i = 0; i + 2 < b.ndim; ++i) b_batches *= b.shape[i];
-  if (b.ndim > 2 && (b.ndim != a.ndim || b_batches != batches)) return call.fail("matmul: batch dims of a and b differ");
-  for (int i = 0; b.ndim > 2 && i + 2 < a.ndim; ++i)
-    if (a.shape[i] != b.shape[i]) return call.fail("matmul: batch dims of a and b differ");
-  if (y.numel != batches * M * N || y.ndim < 2 || y.dim(-1) != N || y.dim(-2) != M) return call.fail("matmul: output shape must be [..., M, N]");
   if (y.numel == 0) return;
 
   std::vector<float> as, cs;

@@ -10,15 +10,12 @@
 
 namespace seed {
 
-void seed_cpu_rope(OpCall& call) {
+void seed_cpu_rope(OpCall& call, const RopeArgs& args) {
   const TensorView &x = call.in[0], &pos = call.in[1], &y = call.out[0];
-  if (x.ndim < 3 || pos.dtype != DType::I32 || x.numel != y.numel) return call.fail("expects x [..., T, H, D] and i32 positions");
   const int64_t T = x.shape[x.ndim - 3], H = x.shape[x.ndim - 2], D = x.shape[x.ndim - 1];
-  if (pos.numel != T) return call.fail("positions must have T entries");
-  const int64_t rot = call.p.i64("rotaryDim", D);
-  if (rot <= 0 || rot > D || rot % 2) return call.fail("rotaryDim must be even and at most D");
-  const bool interleaved = call.p.i64("layout", 0) == 1;
-  const double base = call.p.num("base", 10000.0);
+  const int64_t rot = args.rotaryDim;
+  const bool interleaved = args.interleaved;
+  const double base = args.base;
   const int64_t half = rot / 2;
   const int64_t rows = T ? x.numel / (H * D) : 0;  // (batch..., t) rows
   const int32_t* p = pos.as<int32_t>();

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../kernels.h"
+#include "../shared_math.h"
 #include "common.h"
 #include "parallel.h"
 
@@ -20,16 +21,6 @@ struct Cand {
   int32_t i;
 };
 inline bool before(const Cand& a, const Cand& b) { return a.x > b.x || (a.x == b.x && a.i < b.i); }
-
-double rng_uniform(uint64_t seed, uint64_t counter, uint64_t row) {
-  uint64_t z = ((seed << 32) + counter) * 0x9E3779B97F4A7C15ull + (row + 1) * 0xD1B54A32D192ED03ull;
-  z ^= z >> 30;
-  z *= 0xBF58476D1CE4E5B9ull;
-  z ^= z >> 27;
-  z *= 0x94D049BB133111EBull;
-  z ^= z >> 31;
-  return static_cast<double>(z >> 11) * (1.0 / 9007199254740992.0);
-}
 
 // The kept candidates in the canonical order without a full sort: candidates are bucketed by x (a monotone
 // map, so bucket order is the order's coarse order), and a bucket is sorted only when a cut falls inside it.
@@ -151,22 +142,18 @@ class OrderedCands {
 
 }  // namespace
 
-void seed_cpu_sample(OpCall& call) {
+// check_sample has established logits [B, V], penaltyIds i32 [P] or [B, P], allowedMask u8 [V] or [B, V].
+void seed_cpu_sample(OpCall& call, const SampleArgs& args) {
   const TensorView& logits = call.in[0];
   const TensorView& out = call.out[0];
-  if (logits.ndim != 2 || out.dtype != DType::I32 || out.numel != logits.shape[0]) return call.fail("expects logits [B, V]");
   const int64_t B = logits.shape[0], V = logits.shape[1];
-  const bool has_penalty = call.p.i64("hasPenalty", 0) != 0, has_mask = call.p.i64("hasMask", 0) != 0;
   size_t next = 1;
-  const TensorView* penalty = has_penalty ? &call.in.at(next++) : nullptr;
-  const TensorView* mask = has_mask ? &call.in.at(next++) : nullptr;
-  if (penalty && (penalty->dtype != DType::I32 || (penalty->ndim == 2 && penalty->shape[0] != B) || penalty->ndim > 2))
-    return call.fail("penaltyIds must be i32 [P] or [B, P]");
-  if (mask && (mask->dtype != DType::U8 || (mask->numel != V && mask->numel != B * V))) return call.fail("allowedMask must be u8 [V] or [B, V]");
-  const double temperature = call.p.num("temperature", 1.0), top_p = call.p.num("topP", 1.0), min_p = call.p.num("minP", 0.0);
-  const double penalty_factor = call.p.num("repetitionPenalty", 1.0);
-  const int64_t top_k = call.p.i64("topK", 0);
-  const uint64_t seed = static_cast<uint64_t>(call.p.num("seed", 0)), counter = static_cast<uint64_t>(call.p.num("counter", 0));
+  const TensorView* penalty = args.hasPenalty ? &call.in[next++] : nullptr;
+  const TensorView* mask = args.hasMask ? &call.in[next++] : nullptr;
+  const double temperature = args.temperature, top_p = args.topP, min_p = args.minP;
+  const double penalty_factor = args.repetitionPenalty;
+  const int64_t top_k = args.topK;
+  const uint64_t seed = args.seed, counter = args.counter;
   const double neg_inf = -std::numeric_limits<double>::infinity();
 
   std::vector<std::string> errors(B);

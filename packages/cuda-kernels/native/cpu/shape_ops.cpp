@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "../kernels.h"
+#include "../shared_math.h"
 #include "common.h"
 #include "parallel.h"
 
@@ -15,14 +16,7 @@ namespace {
 
 size_t elem_size(const TensorView& t) { return dtype_size(t.dtype); }
 
-// Row-major strides in elements.
-void strides_of(const TensorView& t, int64_t* s) {
-  int64_t acc = 1;
-  for (int i = t.ndim - 1; i >= 0; --i) {
-    s[i] = acc;
-    acc *= t.shape[i];
-  }
-}
+void strides_of(const TensorView& t, int64_t* s) { row_major_strides(t.shape, t.ndim, s); }
 
 // Copy a box of `shape` from src (starting at src_start) to dst (starting at dst_start). The last dim is
 // copied as one contiguous run per outer index.
@@ -57,11 +51,9 @@ void copy_box(const TensorView& src, const int64_t* src_start, const TensorView&
 
 }  // namespace
 
-void seed_cpu_embedding(OpCall& call) {
+void seed_cpu_embedding(OpCall& call, const NoArgs&) {
   const TensorView &table = call.in[0], &ids = call.in[1], &y = call.out[0];
-  if (table.ndim != 2 || ids.dtype != DType::I32) return call.fail("expects table [V, C] and i32 ids");
   const int64_t V = table.shape[0], C = table.shape[1];
-  if (y.numel != ids.numel * C) return call.fail("output size does not match ids × C");
   const int32_t* id = ids.as<int32_t>();
   for (int64_t i = 0; i < ids.numel; ++i)
     if (id[i] < 0 || id[i] >= V)
@@ -76,26 +68,19 @@ void seed_cpu_embedding(OpCall& call) {
         const int8_t* q = static_cast<const int8_t*>(table.data) + r * C;
         for (int64_t c = 0; c < C; ++c) buf[c] = scales[r] * static_cast<float>(q[c]);
         row_from_f32(buf.data(), C, y.data, y.dtype, i * C);
-      } else if (table.dtype == y.dtype) {
+      } else {  // the output has the table's dtype (check_embedding)
         const size_t es = dtype_size(table.dtype);
         std::memcpy(static_cast<uint8_t*>(y.data) + i * C * es, static_cast<const uint8_t*>(table.data) + r * C * es, C * es);
-      } else {
-        return call.fail("output dtype must match the table");
       }
     }
   });
 }
 
-void seed_cpu_concat(OpCall& call) {
+void seed_cpu_concat(OpCall& call, const ConcatArgs& args) {
   const TensorView& y = call.out[0];
-  const int axis = static_cast<int>(call.p.i64("axis", 0));
-  if (axis < 0 || axis >= y.ndim) return call.fail("axis out of range");
+  const int axis = args.axis;
   int64_t offset = 0;
   for (const TensorView& t : call.in) {
-    if (t.ndim != y.ndim || t.dtype != y.dtype) return call.fail("inputs must share rank and dtype with the output");
-    for (int i = 0; i < y.ndim; ++i)
-      if (i != axis && t.shape[i] != y.shape[i]) return call.fail("input shapes differ outside the axis");
-    if (offset + t.shape[axis] > y.shape[axis]) return call.fail("inputs are longer than the output along the axis");
     int64_t zero[kMaxDims] = {0}, start[kMaxDims] = {0};
     start[axis] = offset;
     copy_box(t, zero, y, start, t.shape, y.ndim);
@@ -103,42 +88,23 @@ void seed_cpu_concat(OpCall& call) {
   }
 }
 
-void seed_cpu_slice(OpCall& call) {
+void seed_cpu_slice(OpCall& call, const StartsArgs& args) {
   const TensorView &x = call.in[0], &y = call.out[0];
-  auto starts = call.p.ints("starts");
-  if (static_cast<int>(starts.size()) != x.ndim || y.ndim != x.ndim || x.dtype != y.dtype) return call.fail("bad slice parameters");
-  int64_t start[kMaxDims] = {0}, zero[kMaxDims] = {0};
-  for (int i = 0; i < x.ndim; ++i) {
-    start[i] = starts[i];
-    if (start[i] < 0 || start[i] + y.shape[i] > x.shape[i]) return call.fail("slice out of range");
-  }
-  copy_box(x, start, y, zero, y.shape, x.ndim);
+  const int64_t zero[kMaxDims] = {0};
+  copy_box(x, args.starts, y, zero, y.shape, x.ndim);
 }
 
-void seed_cpu_set_slice(OpCall& call) {
+void seed_cpu_set_slice(OpCall& call, const StartsArgs& args) {
   const TensorView &dst = call.in[0], &src = call.in[1];
-  auto starts = call.p.ints("starts");
-  if (static_cast<int>(starts.size()) != dst.ndim || src.ndim != dst.ndim || src.dtype != dst.dtype) return call.fail("bad set_slice parameters");
-  int64_t start[kMaxDims] = {0}, zero[kMaxDims] = {0};
-  for (int i = 0; i < dst.ndim; ++i) {
-    start[i] = starts[i];
-    if (start[i] < 0 || start[i] + src.shape[i] > dst.shape[i]) return call.fail("src does not fit in dst");
-  }
-  copy_box(src, zero, dst, start, src.shape, dst.ndim);
+  const int64_t zero[kMaxDims] = {0};
+  copy_box(src, zero, dst, args.starts, src.shape, dst.ndim);
 }
 
-void seed_cpu_permute(OpCall& call) {
+void seed_cpu_permute(OpCall& call, const PermuteArgs& args) {
   const TensorView &x = call.in[0], &y = call.out[0];
-  auto perm = call.p.ints("perm");
-  if (static_cast<int>(perm.size()) != x.ndim || y.ndim != x.ndim || x.dtype != y.dtype) return call.fail("bad permutation");
   int64_t xs[kMaxDims], st[kMaxDims];  // st[i]: stride in x of output dim i
   strides_of(x, xs);
-  bool seen[kMaxDims] = {false};
-  for (int i = 0; i < x.ndim; ++i) {
-    if (perm[i] < 0 || perm[i] >= x.ndim || seen[perm[i]] || y.shape[i] != x.shape[perm[i]]) return call.fail("bad permutation");
-    seen[perm[i]] = true;
-    st[i] = xs[perm[i]];
-  }
+  for (int i = 0; i < x.ndim; ++i) st[i] = xs[args.perm[i]];
   const size_t es = elem_size(x);
   const int nd = y.ndim;
   const int64_t cols = nd ? y.shape[nd - 1] : 1, rows = cols ? y.numel / cols : 0;
@@ -162,11 +128,9 @@ void seed_cpu_permute(OpCall& call) {
   });
 }
 
-void seed_cpu_argmax(OpCall& call) {
+void seed_cpu_argmax(OpCall& call, const NoArgs&) {
   const TensorView &x = call.in[0], &y = call.out[0];
-  if (x.ndim == 0 || y.dtype != DType::I32) return call.fail("bad argmax shapes");
   const int64_t cols = x.shape[x.ndim - 1], rows = cols ? x.numel / cols : 0;
-  if (y.numel != rows) return call.fail("output must have one entry per row");
   parallel_for(rows, 1, [&](int64_t r0, int64_t r1) {
     std::vector<float> buf(cols);
     for (int64_t r = r0; r < r1; ++r) {

@@ -86,11 +86,12 @@ __global__ void attention_kernel(Attn a) {
 }  // namespace
 }  // namespace cuda
 
-void seed_cuda_attention(OpCall& call) {
+// check_attention has established the shapes, the kv heads dividing the query heads, D ≤ 256, kvLen ≤ Tk,
+// and the mask's layout ([Tq, ≥kvLen] or [B, 1|Hq, Tq, ≥kvLen]).
+void seed_cuda_attention(OpCall& call, const AttentionArgs& args) {
   using namespace cuda;
   const TensorView &q = call.in[0], &k = call.in[1], &v = call.in[2], &o = call.out[0];
   const TensorView* mask = call.in.size() > 3 ? &call.in[3] : nullptr;
-  if (q.ndim != 4 || k.ndim != 4 || v.ndim != 4 || o.numel != q.numel) return call.fail("q, k, v must be [B, T, H, D]");
   Attn a{};
   a.B = q.shape[0];
   a.Tq = q.shape[1];
@@ -98,28 +99,14 @@ void seed_cuda_attention(OpCall& call) {
   a.D = q.shape[3];
   a.Tk = k.shape[1];
   a.Hkv = k.shape[2];
-  if (k.shape[0] != a.B || k.shape[3] != a.D || v.shape[0] != a.B || v.shape[1] != a.Tk || v.shape[2] != a.Hkv || v.shape[3] != a.D)
-    return call.fail("k and v must be [B, Tk, Hkv, D] matching q");
-  if (a.Hkv == 0 || a.Hq % a.Hkv) return call.fail("query heads must be a multiple of kv heads");
-  if (a.D > kMaxD) return call.fail("head dim above 256 is not supported on CUDA");
-  if (q.dtype != k.dtype || q.dtype != v.dtype) return call.fail("q, k, v must share a dtype");
-  a.kvLen = call.p.i64("kvLen", a.Tk);
-  a.qOffset = call.p.i64("qOffset", a.kvLen - a.Tq);
-  if (a.kvLen < 0 || a.kvLen > a.Tk) return call.fail("kvLen out of range");
-  a.causal = call.p.i64("causal", 0) != 0;
-  a.scale = static_cast<float>(call.p.num("scale", 1.0 / std::sqrt(static_cast<double>(a.D))));
+  if (a.D > kMaxD) return call.fail("head dim above 256 is not supported on CUDA");  // also refused by check_attention
+  a.kvLen = args.kvLen;
+  a.qOffset = args.qOffset;
+  a.causal = args.causal;
+  a.scale = args.scale;
   if (mask) {
-    if (mask->dtype != DType::F32) return call.fail("mask must be f32");
-    if (mask->ndim == 2 && mask->shape[0] == a.Tq && mask->shape[1] >= a.kvLen) {
-      a.mask_heads = 0;
-      a.mask_cols = mask->shape[1];
-    } else if (mask->ndim == 4 && mask->shape[0] == a.B && (mask->shape[1] == 1 || mask->shape[1] == a.Hq) && mask->shape[2] == a.Tq &&
-               mask->shape[3] >= a.kvLen) {
-      a.mask_heads = mask->shape[1];
-      a.mask_cols = mask->shape[3];
-    } else {
-      return call.fail("mask must be [Tq, ≥kvLen] or [B, 1|Hq, Tq, ≥kvLen]");
-    }
+    a.mask_heads = mask->ndim == 4 ? mask->shape[1] : 0;
+    a.mask_cols = mask->dim(-1);
     a.mask = mask->as<float>();
   }
   a.q = q.data;

@@ -1,30 +1,26 @@
 // Nearest codebook entry on CUDA: one block per query row; each thread scans a strided subset of the codes
-// computing the direct sum of squared differences in f32, then a block reduction over (distance, index)
-// pairs keeps the smallest distance and, on ties, the lowest index.
+// with shared_math.h's codebook_distance (the CPU's summation order) and codebook_better (its tie rule:
+// smaller wins, ties to the lowest index, NaN and +inf never), then a block reduction over (distance, index)
+// pairs with the same rule. The query row is staged in shared memory when it fits (D ≤ 1024) and read from
+// a per-row f32 copy in global memory otherwise, so any D works.
 #include "../kernels.h"
+#include "../shared_math.h"
 #include "common.cuh"
 
 namespace seed {
 
 namespace {
-constexpr int kMaxD = 1024;
+constexpr int kSharedD = 1024;
 
-__global__ void codebook_kernel(const void* z, DType zt, const void* cb, DType ct, int64_t K, int64_t D, int32_t* out) {
-  __shared__ float zs[kMaxD];
+// zrow: the query row as f32 (shared memory or global scratch); every thread of the block calls this.
+__device__ void nearest_in_block(const float* zrow, const void* cb, DType ct, int64_t K, int64_t D, int32_t* out, int64_t n) {
   __shared__ float bd[cuda::kThreads];
   __shared__ int64_t bi[cuda::kThreads];
-  const int64_t n = blockIdx.x;
-  for (int64_t d = threadIdx.x; d < D; d += blockDim.x) zs[d] = cuda::ld(z, zt, n * D + d);
-  __syncthreads();
   float best = INFINITY;
   int64_t idx = -1;
-  for (int64_t k = threadIdx.x; k < K; k += blockDim.x) {  // increasing k per thread: strict < keeps the lowest
-    float s = 0.0f;
-    for (int64_t d = 0; d < D; ++d) {
-      const float diff = cuda::ld(cb, ct, k * D + d) - zs[d];
-      s = fmaf(diff, diff, s);
-    }
-    if (!isnan(s) && (idx < 0 || s < best)) {
+  for (int64_t k = threadIdx.x; k < K; k += blockDim.x) {  // increasing k per thread: the tie rule keeps the lowest
+    const float s = codebook_distance(zrow, [=](int64_t d) { return cuda::ld(cb, ct, k * D + d); }, D);
+    if (codebook_better(s, k, best, idx)) {
       best = s;
       idx = k;
     }
@@ -34,10 +30,9 @@ __global__ void codebook_kernel(const void* z, DType zt, const void* cb, DType c
   __syncthreads();
   for (int s = blockDim.x / 2; s > 0; s >>= 1) {
     if (threadIdx.x < s) {
-      const float od = bd[threadIdx.x + s];
-      const int64_t oi = bi[threadIdx.x + s], mi = bi[threadIdx.x];
-      if (oi >= 0 && (mi < 0 || od < bd[threadIdx.x] || (od == bd[threadIdx.x] && oi < mi))) {
-        bd[threadIdx.x] = od;
+      const int64_t oi = bi[threadIdx.x + s];
+      if (oi >= 0 && codebook_better(bd[threadIdx.x + s], oi, bd[threadIdx.x], bi[threadIdx.x])) {
+        bd[threadIdx.x] = bd[threadIdx.x + s];
         bi[threadIdx.x] = oi;
       }
     }
@@ -45,17 +40,33 @@ __global__ void codebook_kernel(const void* z, DType zt, const void* cb, DType c
   }
   if (threadIdx.x == 0) out[n] = static_cast<int32_t>(bi[0] < 0 ? 0 : bi[0]);
 }
+
+__global__ void codebook_kernel(const void* z, DType zt, const void* cb, DType ct, int64_t K, int64_t D, int32_t* out, float* zscratch) {
+  __shared__ float zs[kSharedD];
+  const int64_t n = blockIdx.x;
+  float* zrow = D <= kSharedD ? zs : zscratch + n * D;
+  for (int64_t d = threadIdx.x; d < D; d += blockDim.x) zrow[d] = cuda::ld(z, zt, n * D + d);
+  __syncthreads();
+  nearest_in_block(zrow, cb, ct, K, D, out, n);
+}
 }  // namespace
 
-void seed_cuda_codebook_nearest(OpCall& call) {
+void seed_cuda_codebook_nearest(OpCall& call, const NoArgs&) {
   const TensorView &z = call.in[0], &cb = call.in[1], &y = call.out[0];
-  if (z.ndim != 2 || cb.ndim != 2 || z.shape[1] != cb.shape[1] || y.numel != z.shape[0] || y.dtype != DType::I32)
-    return call.fail("expects z [N, D], codebook [K, D] and i32 [N] output");
   const int64_t N = z.shape[0], D = z.shape[1], K = cb.shape[0];
-  if (K == 0) return call.fail("the codebook is empty");
-  if (D > kMaxD) return call.fail("code dim above 1024 is not supported on CUDA");
   if (N == 0) return;
-  codebook_kernel<<<static_cast<unsigned>(N), cuda::kThreads, 0, cuda::stream_of(call)>>>(z.data, z.dtype, cb.data, cb.dtype, K, D, y.as<int32_t>());
+  if (N > 2147483647LL) return call.fail("too many query rows for one launch");
+  cudaStream_t stream = cuda::stream_of(call);
+  float* scratch = nullptr;
+  if (D > kSharedD) {
+    // Stream-ordered scratch: freed after the kernel, in stream order.
+    if (cudaMallocAsync(reinterpret_cast<void**>(&scratch), static_cast<size_t>(N * D) * sizeof(float), stream) != cudaSuccess) {
+      cudaGetLastError();
+      return call.fail("out of device memory for the query rows");
+    }
+  }
+  codebook_kernel<<<static_cast<unsigned>(N), cuda::kThreads, 0, stream>>>(z.data, z.dtype, cb.data, cb.dtype, K, D, y.as<int32_t>(), scratch);
+  if (scratch) cudaFreeAsync(scratch, stream);
 }
 
 }  // namespace seed

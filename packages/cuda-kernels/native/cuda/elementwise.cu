@@ -1,6 +1,7 @@
 // Element-wise CUDA kernels: add / mul with NumPy broadcasting (up to 8 dims), scale, silu, gelu (erfc
 // form, accurate for large negative x), tanh, relu, and cast (including q8 quantize / dequantize).
 #include "../kernels.h"
+#include "../shared_math.h"
 #include "common.cuh"
 
 namespace seed {
@@ -29,14 +30,9 @@ struct Strides {
 };
 
 // Strides (elements) of t seen with the output's rank: 0 along broadcast dims.
-Strides broadcast_strides(const TensorView& t, const TensorView& out) {
+Strides strides_for(const TensorView& t, const TensorView& out) {
   Strides r{};
-  int64_t acc = 1;
-  for (int i = out.ndim - 1, j = t.ndim - 1; i >= 0; --i, --j) {
-    const int64_t d = j >= 0 ? t.shape[j] : 1;
-    r.s[i] = d == 1 ? 0 : acc;
-    acc *= d;
-  }
+  broadcast_strides(t.shape, t.ndim, out.ndim, r.s);
   return r;
 }
 
@@ -71,8 +67,14 @@ __global__ void cast_kernel(const void* x, DType xt, void* y, DType yt, int64_t 
       static_cast<uint8_t*>(y)[i] = static_cast<uint8_t>(v < 0 ? 0 : (v > 255 ? 255 : v));
       continue;
     }
-    // i32 → float: one rounding (through double) for values beyond 2^24.
-    const float v = xt == DType::I32 ? static_cast<float>(static_cast<double>(static_cast<const int32_t*>(x)[i])) : ld(x, xt, i);
+    // i32 → float rounds once: exactly to f32, or to odd first when f16 / bf16 round it again (as on the CPU).
+    float v;
+    if (xt == DType::I32) {
+      const int32_t xi = static_cast<const int32_t*>(x)[i];
+      v = yt == DType::F16 || yt == DType::BF16 ? i32_to_f32_odd(xi) : static_cast<float>(xi);
+    } else {
+      v = ld(x, xt, i);
+    }
     if (yt == DType::I32) static_cast<int32_t*>(y)[i] = static_cast<int32_t>(saturate(v, -2147483648.0, 2147483647.0));
     else if (yt == DType::U8) static_cast<uint8_t*>(y)[i] = static_cast<uint8_t>(saturate(v, 0.0, 255.0));
     else st(y, yt, i, v);
@@ -87,11 +89,7 @@ __global__ void quantize_kernel(const void* x, DType xt, int8_t* q, float* scale
   amax = block_max(amax);
   const float scale = static_cast<float>(static_cast<double>(amax) / 127.0);
   if (threadIdx.x == 0) scales[r] = scale;
-  for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
-    double v = scale == 0.0f ? 0.0 : round(static_cast<double>(ld(x, xt, r * cols + c)) / scale);
-    v = fmin(127.0, fmax(-127.0, v));
-    q[r * cols + c] = static_cast<int8_t>(v);
-  }
+  for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) q[r * cols + c] = q8_quantize(ld(x, xt, r * cols + c), scale);
 }
 
 __global__ void dequantize_kernel(const void* x, int64_t rows, int64_t cols, void* y, DType yt) {
@@ -102,23 +100,15 @@ __global__ void dequantize_kernel(const void* x, int64_t rows, int64_t cols, voi
 
 void launch_unary(OpCall& call, Unary op, float a = 0, float b = 0) {
   const TensorView &x = call.in[0], &y = call.out[0];
-  if (x.numel != y.numel) return call.fail("input and output sizes differ");
   if (x.numel == 0) return;
   unary_kernel<<<grid_for(x.numel), kThreads, 0, stream_of(call)>>>(x.data, x.dtype, y.data, y.dtype, x.numel, op, a, b);
 }
 
 void launch_binary(OpCall& call, bool mul) {
   const TensorView &a = call.in[0], &b = call.in[1], &y = call.out[0];
-  if (a.dtype != b.dtype || a.dtype != y.dtype) return call.fail("dtypes differ");
-  if (a.ndim > y.ndim || b.ndim > y.ndim) return call.fail("output rank is smaller than an input's");
-  for (int i = 0; i < y.ndim; ++i) {
-    const int ia = i - (y.ndim - a.ndim), ib = i - (y.ndim - b.ndim);
-    if (ia >= 0 && a.shape[ia] != 1 && a.shape[ia] != y.shape[i]) return call.fail("a does not broadcast to the output");
-    if (ib >= 0 && b.shape[ib] != 1 && b.shape[ib] != y.shape[i]) return call.fail("b does not broadcast to the output");
-  }
-  if (y.numel == 0) return;
-  binary_kernel<<<grid_for(y.numel), kThreads, 0, stream_of(call)>>>(a.data, b.data, y.data, y.dtype, dims_of(y), broadcast_strides(a, y),
-                                                                    broadcast_strides(b, y), y.numel, mul);
+  if (y.numel == 0) return;  // check_binary: a and b broadcast to y
+  binary_kernel<<<grid_for(y.numel), kThreads, 0, stream_of(call)>>>(a.data, b.data, y.data, y.dtype, dims_of(y), strides_for(a, y),
+                                                                    strides_for(b, y), y.numel, mul);
 }
 
 }  // namespace
@@ -126,22 +116,18 @@ void launch_binary(OpCall& call, bool mul) {
 
 using namespace cuda;
 
-void seed_cuda_add(OpCall& call) { launch_binary(call, false); }
-void seed_cuda_mul(OpCall& call) { launch_binary(call, true); }
-void seed_cuda_scale(OpCall& call) {
-  launch_unary(call, Unary::Scale, static_cast<float>(call.p.num("scale", 1.0)), static_cast<float>(call.p.num("bias", 0.0)));
-}
-void seed_cuda_silu(OpCall& call) { launch_unary(call, Unary::Silu); }
-void seed_cuda_gelu(OpCall& call) { launch_unary(call, Unary::Gelu); }
-void seed_cuda_tanh(OpCall& call) { launch_unary(call, Unary::Tanh); }
-void seed_cuda_relu(OpCall& call) { launch_unary(call, Unary::Relu); }
+void seed_cuda_add(OpCall& call, const NoArgs&) { launch_binary(call, false); }
+void seed_cuda_mul(OpCall& call, const NoArgs&) { launch_binary(call, true); }
+void seed_cuda_scale(OpCall& call, const ScaleArgs& args) { launch_unary(call, Unary::Scale, args.scale, args.bias); }
+void seed_cuda_silu(OpCall& call, const NoArgs&) { launch_unary(call, Unary::Silu); }
+void seed_cuda_gelu(OpCall& call, const NoArgs&) { launch_unary(call, Unary::Gelu); }
+void seed_cuda_tanh(OpCall& call, const NoArgs&) { launch_unary(call, Unary::Tanh); }
+void seed_cuda_relu(OpCall& call, const NoArgs&) { launch_unary(call, Unary::Relu); }
 
-void seed_cuda_cast(OpCall& call) {
+void seed_cuda_cast(OpCall& call, const NoArgs&) {
   const TensorView &x = call.in[0], &y = call.out[0];
-  if (x.numel != y.numel) return call.fail("input and output sizes differ");
   if (x.numel == 0) return;
-  if (y.dtype == DType::Q8) {
-    if (x.ndim != 2 || y.ndim != 2) return call.fail("q8 tensors are 2-D");
+  if (y.dtype == DType::Q8) {  // check_cast: x is 2-D float
     const int64_t rows = x.shape[0], cols = x.shape[1];
     int8_t* q = static_cast<int8_t*>(y.data);
     float* scales = reinterpret_cast<float*>(static_cast<uint8_t*>(y.data) + q8_scales_offset(rows, cols));
@@ -149,7 +135,6 @@ void seed_cuda_cast(OpCall& call) {
     return;
   }
   if (x.dtype == DType::Q8) {
-    if (x.ndim != 2) return call.fail("q8 tensors are 2-D");
     dequantize_kernel<<<grid_for(x.numel), kThreads, 0, stream_of(call)>>>(x.data, x.shape[0], x.shape[1], y.data, y.dtype);
     return;
   }

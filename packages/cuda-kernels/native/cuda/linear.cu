@@ -118,28 +118,23 @@ void run(OpCall& call, Gemm g, int64_t batches) {
 
 using namespace cuda;
 
-void seed_cuda_linear(OpCall& call) {
+// check_linear / check_matmul have established the shapes (x [..., K], w [N, K], bias [N], y [..., N]).
+void seed_cuda_linear(OpCall& call, const NoArgs&) {
   const TensorView &x = call.in[0], &w = call.in[1], &y = call.out[0];
   const TensorView* bias = call.in.size() > 2 ? &call.in[2] : nullptr;
-  if (w.ndim != 2 || x.ndim < 1) return call.fail("expects x [..., K] and w [N, K]");
   const int64_t N = w.shape[0], K = w.shape[1];
-  if (x.shape[x.ndim - 1] != K) return call.fail("x's last dim does not match w");
-  const int64_t M = K ? x.numel / K : (N ? y.numel / N : 0);
-  if (y.numel != M * N) return call.fail("output size is wrong");
-  if (bias && bias->numel != N) return call.fail("bias must have N elements");
+  const int64_t M = y.rows();
   Gemm g{x.data, x.dtype, 0, w.data, w.dtype, true, 0, bias ? bias->data : nullptr, bias ? bias->dtype : DType::F32, y.data, y.dtype, 0, M, N, K};
   run(call, g, 1);
 }
 
-void seed_cuda_matmul(OpCall& call) {
+void seed_cuda_matmul(OpCall& call, const MatmulArgs& args) {
   const TensorView &a = call.in[0], &b = call.in[1], &y = call.out[0];
-  const bool transB = call.p.i64("transB", 0) != 0;
-  if (a.ndim < 2 || b.ndim < 2 || a.dtype != b.dtype) return call.fail("expects a [..., M, K] and b [..., K, N] of one dtype");
+  const bool transB = args.transB;
   const int64_t M = a.dim(-2), K = a.dim(-1);
-  const int64_t N = transB ? b.dim(-2) : b.dim(-1), bK = transB ? b.dim(-1) : b.dim(-2);
-  if (bK != K) return call.fail("inner dims differ");
-  const int64_t batches = M * N ? y.numel / (M * N) : 0;
-  if (a.numel != batches * M * K || (b.ndim > 2 && b.numel != batches * K * N)) return call.fail("batch dims differ");
+  const int64_t N = transB ? b.dim(-2) : b.dim(-1);
+  int64_t batches = 1;
+  for (int i = 0; i + 2 < a.ndim; ++i) batches *= a.shape[i];
   Gemm g{a.data, a.dtype, M * K, b.data, b.dtype, transB, b.ndim > 2 ? K * N : 0, nullptr, DType::F32, y.data, y.dtype, M * N, M, N, K};
   run(call, g, batches);
 }

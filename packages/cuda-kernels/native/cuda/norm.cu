@@ -51,27 +51,24 @@ __global__ void norm_kernel(const void* x, DType t, void* y, int64_t cols, Norm 
     st(y, t, o + c, static_cast<float>((ld(x, t, o + c) - mean) * inv) * ld(w, wt, c) + ld(b, bt, c));
 }
 
-void launch(OpCall& call, Norm kind) {
-  const TensorView &x = call.in[0], &y = call.out[0];
-  if (x.numel != y.numel || x.ndim == 0) return call.fail("input and output sizes differ");
+// check_softmax / check_layernorm / check_rmsnorm: x is [..., C], y like x, the weights are [C].
+void launch(OpCall& call, Norm kind, double eps) {
+  const TensorView &x = call.in[0];
   const int64_t cols = x.shape[x.ndim - 1];
   if (cols == 0 || x.numel == 0) return;
+  if (x.numel / cols > 2147483647LL) return call.fail("too many rows for one launch");
   const int nweights = kind == Norm::LayerNorm ? 2 : kind == Norm::RmsNorm ? 1 : 0;
-  if (static_cast<int>(call.in.size()) < 1 + nweights) return call.fail("missing norm weight");
-  for (int i = 1; i <= nweights; ++i)
-    if (call.in[i].numel != cols) return call.fail("norm weight/bias must have as many elements as the last dim");
   const void* w = nweights >= 1 ? call.in[1].data : nullptr;
   const void* b = nweights >= 2 ? call.in[2].data : nullptr;
   const DType wt = nweights >= 1 ? call.in[1].dtype : DType::F32, bt = nweights >= 2 ? call.in[2].dtype : DType::F32;
-  const double eps = call.p.num("eps", kind == Norm::LayerNorm ? 1e-5 : 1e-6);
-  norm_kernel<<<static_cast<unsigned>(x.numel / cols), kThreads, 0, stream_of(call)>>>(x.data, x.dtype, y.data, cols, kind, w, wt, b, bt, eps);
+  norm_kernel<<<static_cast<unsigned>(x.numel / cols), kThreads, 0, stream_of(call)>>>(x.data, x.dtype, call.out[0].data, cols, kind, w, wt, b, bt, eps);
 }
 
 }  // namespace
 }  // namespace cuda
 
-void seed_cuda_softmax(OpCall& call) { cuda::launch(call, cuda::Norm::Softmax); }
-void seed_cuda_layernorm(OpCall& call) { cuda::launch(call, cuda::Norm::LayerNorm); }
-void seed_cuda_rmsnorm(OpCall& call) { cuda::launch(call, cuda::Norm::RmsNorm); }
+void seed_cuda_softmax(OpCall& call, const NoArgs&) { cuda::launch(call, cuda::Norm::Softmax, 0.0); }
+void seed_cuda_layernorm(OpCall& call, const NormArgs& args) { cuda::launch(call, cuda::Norm::LayerNorm, args.eps); }
+void seed_cuda_rmsnorm(OpCall& call, const NormArgs& args) { cuda::launch(call, cuda::Norm::RmsNorm, args.eps); }
 
 }  // namespace seed

@@ -35,17 +35,13 @@ __global__ void rope_kernel(const void* x, DType t, void* y, const int32_t* pos,
 }
 }  // namespace
 
-void seed_cuda_rope(OpCall& call) {
+void seed_cuda_rope(OpCall& call, const RopeArgs& args) {
   const TensorView &x = call.in[0], &pos = call.in[1], &y = call.out[0];
-  if (x.ndim < 3 || pos.dtype != DType::I32 || x.numel != y.numel) return call.fail("expects x [..., T, H, D] and i32 positions");
   const int64_t T = x.shape[x.ndim - 3], H = x.shape[x.ndim - 2], D = x.shape[x.ndim - 1];
-  if (pos.numel != T) return call.fail("positions must have T entries");
-  const int64_t rot = call.p.i64("rotaryDim", D);
-  if (rot <= 0 || rot > D || rot % 2) return call.fail("rotaryDim must be even and at most D");
   if (x.numel == 0) return;
   const int64_t rows = x.numel / (H * D);
-  rope_kernel<<<cuda::grid_for(x.numel), cuda::kThreads, 0, cuda::stream_of(call)>>>(x.data, x.dtype, y.data, pos.as<int32_t>(), rows, T, H, D, rot,
-                                                                                   call.p.num("base", 10000.0), call.p.i64("layout", 0) == 1);
+  rope_kernel<<<cuda::grid_for(x.numel), cuda::kThreads, 0, cuda::stream_of(call)>>>(x.data, x.dtype, y.data, pos.as<int32_t>(), rows, T, H, D,
+                                                                                   args.rotaryDim, args.base, args.interleaved);
 }
 
 }  // namespace seed

@@ -7,6 +7,7 @@
 #include <climits>
 
 #include "../kernels.h"
+#include "../shared_math.h"
 #include "common.cuh"
 
 namespace seed {
@@ -32,16 +33,6 @@ struct Sample {
   int32_t* out;
   int* err;
 };
-
-__device__ double rng_uniform(unsigned long long seed, unsigned long long counter, unsigned long long row) {
-  unsigned long long z = ((seed << 32) + counter) * 0x9E3779B97F4A7C15ull + (row + 1) * 0xD1B54A32D192ED03ull;
-  z ^= z >> 30;
-  z *= 0xBF58476D1CE4E5B9ull;
-  z ^= z >> 27;
-  z *= 0x94D049BB133111EBull;
-  z ^= z >> 31;
-  return static_cast<double>(z >> 11) * (1.0 / 9007199254740992.0);
-}
 
 // a comes before b in the order: larger key first, then the lower index.
 __device__ __forceinline__ bool before(double ka, int32_t ia, double kb, int32_t ib) { return ka > kb || (ka == kb && ia < ib); }
@@ -90,7 +81,7 @@ __global__ void sample_kernel(Sample s) {
   __syncthreads();
   if (bad) {
     if (tid == 0) {
-      flag_error(s.err, 2);
+      flag_error(s.err, kStatusPenaltyIdOutOfRange);
       s.out[row] = 0;
     }
     return;
@@ -118,7 +109,7 @@ __global__ void sample_kernel(Sample s) {
     }
     if (tid == 0) {
       if (bi[0] == INT_MAX) {
-        flag_error(s.err, 3);
+        flag_error(s.err, kStatusNoTokenAllowed);
         s.out[row] = 0;
       } else {
         s.out[row] = bi[0];
@@ -164,7 +155,7 @@ __global__ void sample_kernel(Sample s) {
   long long n = allowed;
   if (n == 0) {
     if (tid == 0) {
-      flag_error(s.err, 3);
+      flag_error(s.err, kStatusNoTokenAllowed);
       s.out[row] = 0;
     }
     return;
@@ -213,19 +204,16 @@ __global__ void sample_kernel(Sample s) {
 }  // namespace
 }  // namespace cuda
 
-void seed_cuda_sample(OpCall& call) {
+// check_sample has established logits [B, V], penaltyIds i32 [P] or [B, P], allowedMask u8 [V] or [B, V].
+void seed_cuda_sample(OpCall& call, const SampleArgs& args) {
   using namespace cuda;
   const TensorView &logits = call.in[0], &out = call.out[0];
-  if (logits.ndim != 2 || out.dtype != DType::I32 || out.numel != logits.shape[0]) return call.fail("expects logits [B, V]");
   const int64_t B = logits.shape[0], V = logits.shape[1];
-  const bool has_penalty = call.p.i64("hasPenalty", 0) != 0, has_mask = call.p.i64("hasMask", 0) != 0;
   size_t next = 1;
-  const TensorView* penalty = has_penalty ? &call.in.at(next++) : nullptr;
-  const TensorView* mask = has_mask ? &call.in.at(next++) : nullptr;
-  if (penalty && (penalty->dtype != DType::I32 || penalty->ndim > 2 || (penalty->ndim == 2 && penalty->shape[0] != B)))
-    return call.fail("penaltyIds must be i32 [P] or [B, P]");
-  if (mask && (mask->dtype != DType::U8 || (mask->numel != V && mask->numel != B * V))) return call.fail("allowedMask must be u8 [V] or [B, V]");
+  const TensorView* penalty = args.hasPenalty ? &call.in[next++] : nullptr;
+  const TensorView* mask = args.hasMask ? &call.in[next++] : nullptr;
   if (B == 0 || V == 0) return;
+  if (B > 2147483647LL || V > (int64_t(1) << 30)) return call.fail("too many rows or too large a vocabulary for one launch");
   Sample s{};
   s.logits = logits.data;
   s.lt = logits.dtype;
@@ -237,15 +225,15 @@ void seed_cuda_sample(OpCall& call) {
   s.penalty_per_row = penalty && penalty->ndim == 2;
   s.mask = mask ? mask->as<uint8_t>() : nullptr;
   s.mask_per_row = mask && mask->numel == B * V && B > 1;
-  s.temperature = call.p.num("temperature", 1.0);
-  s.top_p = call.p.num("topP", 1.0);
-  s.min_p = call.p.num("minP", 0.0);
-  s.rep = call.p.num("repetitionPenalty", 1.0);
-  s.top_k = call.p.i64("topK", 0);
-  s.seed = static_cast<unsigned long long>(call.p.num("seed", 0));
-  s.counter = static_cast<unsigned long long>(call.p.num("counter", 0));
+  s.temperature = args.temperature;
+  s.top_p = args.topP;
+  s.min_p = args.minP;
+  s.rep = args.repetitionPenalty;
+  s.top_k = args.topK;
+  s.seed = args.seed;
+  s.counter = args.counter;
   s.out = out.as<int32_t>();
-  s.err = call.device_error;
+  s.err = call.device_status();
   // Stream-ordered scratch for the sort: allocated and freed around the launch, on the same stream.
   void* scratch = nullptr;
   const size_t bytes = static_cast<size_t>(B) * static_cast<size_t>(s.Vp) * (sizeof(double) + sizeof(int32_t));

@@ -2,6 +2,7 @@
 // is zeros), concat, slice, set_slice (in place), permute, argmax. Layout ops move whole elements of any
 // size (1, 2 or 4 bytes) through a generic strided index map.
 #include "../kernels.h"
+#include "../shared_math.h"
 #include "common.cuh"
 
 namespace seed {
@@ -14,7 +15,7 @@ __global__ void embedding_kernel(const void* table, DType tt, int64_t V, int64_t
     const int64_t row = i / C, c = i % C;
     const int32_t id = ids[row];
     if (id < 0 || id >= V) {
-      if (c == 0) flag_error(err, 1);
+      if (c == 0) flag_error(err, kStatusIdOutOfRange);
       st(y, yt, i, 0.0f);
       continue;
     }
@@ -116,26 +117,19 @@ __global__ void argmax_i32_kernel(const int32_t* x, int64_t cols, int32_t* out) 
 
 using namespace cuda;
 
-void seed_cuda_embedding(OpCall& call) {
+void seed_cuda_embedding(OpCall& call, const NoArgs&) {
   const TensorView &table = call.in[0], &ids = call.in[1], &y = call.out[0];
-  if (table.ndim != 2 || ids.dtype != DType::I32) return call.fail("expects table [V, C] and i32 ids");
   const int64_t V = table.shape[0], C = table.shape[1];
-  if (y.numel != ids.numel * C) return call.fail("output size does not match ids × C");
   if (y.numel == 0) return;
   embedding_kernel<<<grid_for(y.numel), kThreads, 0, stream_of(call)>>>(table.data, table.dtype, V, C, ids.as<int32_t>(), ids.numel, y.data, y.dtype,
-                                                                       call.device_error);
+                                                                       call.device_status());
 }
 
-void seed_cuda_concat(OpCall& call) {
+void seed_cuda_concat(OpCall& call, const ConcatArgs& args) {
   const TensorView& y = call.out[0];
-  const int axis = static_cast<int>(call.p.i64("axis", 0));
-  if (axis < 0 || axis >= y.ndim) return call.fail("axis out of range");
+  const int axis = args.axis;
   int64_t offset = 0;
   for (const TensorView& t : call.in) {
-    if (t.ndim != y.ndim || t.dtype != y.dtype) return call.fail("inputs must share rank and dtype with the output");
-    for (int i = 0; i < y.ndim; ++i)
-      if (i != axis && t.shape[i] != y.shape[i]) return call.fail("input shapes differ outside the axis");
-    if (offset + t.shape[axis] > y.shape[axis]) return call.fail("inputs are longer than the output along the axis");
     int64_t zero[kMaxDims] = {0}, start[kMaxDims] = {0};
     start[axis] = offset;
     copy_box(call, t, zero, y, start, t.shape);
@@ -143,58 +137,33 @@ void seed_cuda_concat(OpCall& call) {
   }
 }
 
-void seed_cuda_slice(OpCall& call) {
+void seed_cuda_slice(OpCall& call, const StartsArgs& args) {
   const TensorView &x = call.in[0], &y = call.out[0];
-  auto starts = call.p.ints("starts");
-  if (static_cast<int>(starts.size()) != x.ndim || y.ndim != x.ndim || x.dtype != y.dtype) return call.fail("bad slice parameters");
-  int64_t start[kMaxDims] = {0}, zero[kMaxDims] = {0};
-  for (int i = 0; i < x.ndim; ++i) {
-    start[i] = starts[i];
-    if (start[i] < 0 || start[i] + y.shape[i] > x.shape[i]) return call.fail("slice out of range");
-  }
-  copy_box(call, x, start, y, zero, y.shape);
+  const int64_t zero[kMaxDims] = {0};
+  copy_box(call, x, args.starts, y, zero, y.shape);
 }
 
-void seed_cuda_set_slice(OpCall& call) {
+void seed_cuda_set_slice(OpCall& call, const StartsArgs& args) {
   const TensorView &dst = call.in[0], &src = call.in[1];
-  auto starts = call.p.ints("starts");
-  if (static_cast<int>(starts.size()) != dst.ndim || src.ndim != dst.ndim || src.dtype != dst.dtype) return call.fail("bad set_slice parameters");
-  int64_t start[kMaxDims] = {0}, zero[kMaxDims] = {0};
-  for (int i = 0; i < dst.ndim; ++i) {
-    start[i] = starts[i];
-    if (start[i] < 0 || start[i] + src.shape[i] > dst.shape[i]) return call.fail("src does not fit in dst");
-  }
-  copy_box(call, src, zero, dst, start, src.shape);
+  const int64_t zero[kMaxDims] = {0};
+  copy_box(call, src, zero, dst, args.starts, src.shape);
 }
 
-void seed_cuda_permute(OpCall& call) {
+void seed_cuda_permute(OpCall& call, const PermuteArgs& args) {
   const TensorView &x = call.in[0], &y = call.out[0];
-  auto perm = call.p.ints("perm");
-  if (static_cast<int>(perm.size()) != x.ndim || y.ndim != x.ndim || x.dtype != y.dtype) return call.fail("bad permutation");
   int64_t xs[kMaxDims];
-  int64_t acc = 1;
-  for (int i = x.ndim - 1; i >= 0; --i) {
-    xs[i] = acc;
-    acc *= x.shape[i];
-  }
+  row_major_strides(x.shape, x.ndim, xs);
   Dims st{};
   st.ndim = x.ndim;
-  bool seen[kMaxDims] = {false};
-  for (int i = 0; i < x.ndim; ++i) {
-    if (perm[i] < 0 || perm[i] >= x.ndim || seen[perm[i]] || y.shape[i] != x.shape[perm[i]]) return call.fail("bad permutation");
-    seen[perm[i]] = true;
-    st.d[i] = xs[perm[i]];
-  }
+  for (int i = 0; i < x.ndim; ++i) st.d[i] = xs[args.perm[i]];
   if (y.numel == 0) return;
   permute_kernel<<<grid_for(y.numel), kThreads, 0, stream_of(call)>>>(static_cast<const uint8_t*>(x.data), static_cast<uint8_t*>(y.data), dims_of(y), st,
                                                                      y.numel, static_cast<int>(dtype_size(x.dtype)));
 }
 
-void seed_cuda_argmax(OpCall& call) {
+void seed_cuda_argmax(OpCall& call, const NoArgs&) {
   const TensorView &x = call.in[0], &y = call.out[0];
-  if (x.ndim == 0 || y.dtype != DType::I32) return call.fail("bad argmax shapes");
   const int64_t cols = x.shape[x.ndim - 1], rows = cols ? x.numel / cols : 0;
-  if (y.numel != rows) return call.fail("output must have one entry per row");
   if (rows == 0) return;
   if (x.dtype == DType::I32) argmax_i32_kernel<<<static_cast<unsigned>(rows), 32, 0, stream_of(call)>>>(x.as<int32_t>(), cols, y.as<int32_t>());
   else argmax_kernel<<<static_cast<unsigned>(rows), kThreads, 0, stream_of(call)>>>(x.data, x.dtype, cols, y.as<int32_t>());

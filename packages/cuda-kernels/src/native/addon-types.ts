@@ -56,6 +56,8 @@ export interface Addon {
   info(): AddonInfo;
   memory(): AddonMemory;
   setThreads(n: number): void;
+  /** The op table's names (native/ops.def order); src/ops.ts OP_NAMES lists the same set. */
+  opNames(): string[];
   /** Measure this CPU's FMA peak and copy bandwidth on the kernel threads: three doubles (GFLOP/s, GB/s, isa code). */
   measureCeilings(ms: number): Promise<ArrayBuffer>;
 }

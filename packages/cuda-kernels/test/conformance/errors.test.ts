@@ -1,44 +1,85 @@
-/** Bad input is a JS Error naming the problem, never a crash; the process stays usable afterwards. */
-import { describe, expect, it } from 'vitest';
-import { ops, tensor, zeros } from '../../src/index.js';
+/**
+ * Bad input is a JS Error naming the problem, never a crash; the process stays usable afterwards. The cases
+ * run on every device present: a kernel error is reported against the failing op's outputs (and what is
+ * computed from them) with the op's name, on CUDA as on the CPU.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type Device, devices, openSafetensors, ops, tensor, writeSafetensors, zeros } from '../../src/index.js';
 
-describe('errors', () => {
-  const x = tensor(new Float32Array(12).fill(1), [3, 4]);
+for (const device of devices()) {
+  describe(`errors on ${device}`, () => {
+    const on = { device } as { device: Device };
+    const x = tensor(new Float32Array(12).fill(1), [3, 4], on);
+    const z = (shape: number[], dtype: 'f32' | 'f16' | 'i32' = 'f32') => zeros(shape, dtype, device);
 
-  it('shape and dtype mismatches throw at the call', () => {
-    expect(() => ops.linear(x, zeros([5, 3]))).toThrow(/linear: x \[3, 4\] does not match weight \[5, 3\]/);
-    expect(() => ops.add(x, zeros([3, 5]))).toThrow(/do not broadcast/);
-    expect(() => ops.add(x, zeros([3, 4], 'f16'))).toThrow(/dtypes differ: f32 and f16/);
-    expect(() => ops.matmul(x, zeros([5, 2]))).toThrow(/inner dims differ/);
-    expect(() => ops.embedding(x, zeros([2], 'f32'))).toThrow(/ids must be i32/);
-    expect(() => ops.attention(zeros([1, 2, 3, 8]), zeros([1, 2, 2, 8]), zeros([1, 2, 2, 8]))).toThrow(
-      /multiple of kv heads/,
-    );
-    expect(() => ops.rope(zeros([2, 2, 8]), zeros([3], 'i32'))).toThrow(/positions must be i32 \[2\]/);
-    expect(() => ops.cast(zeros([2, 2, 2]), 'q8')).toThrow(/only 2-D float tensors quantize/);
-    expect(() => ops.sample(x, { topP: 0 })).toThrow(/topP 0 is out of range/);
-    expect(() => ops.slice(x, [0, 3], [3, 2])).toThrow(/range \[3, 2\) is invalid/);
-    expect(() => ops.setSlice(x, zeros([2, 4]), [2, 0])).toThrow(/does not fit/);
+    it('shape and dtype mismatches throw at the call', () => {
+      expect(() => ops.linear(x, z([5, 3]))).toThrow(/linear: x \[3, 4\] does not match weight \[5, 3\]/);
+      expect(() => ops.add(x, z([3, 5]))).toThrow(/do not broadcast/);
+      expect(() => ops.add(x, z([3, 4], 'f16'))).toThrow(/dtypes differ: f32 and f16/);
+      expect(() => ops.matmul(x, z([5, 2]))).toThrow(/inner dims differ/);
+      expect(() => ops.embedding(x, z([2]))).toThrow(/ids must be i32/);
+      expect(() => ops.attention(z([1, 2, 3, 8]), z([1, 2, 2, 8]), z([1, 2, 2, 8]))).toThrow(/multiple of kv heads/);
+      expect(() => ops.rope(z([2, 2, 8]), z([3], 'i32'))).toThrow(/positions must be i32 \[2\]/);
+      expect(() => ops.cast(z([2, 2, 2]), 'q8')).toThrow(/only 2-D float tensors quantize/);
+      expect(() => ops.sample(x, { topP: 0 })).toThrow(/topP 0 is out of range/);
+      expect(() => ops.slice(x, [0, 3], [3, 2])).toThrow(/range \[3, 2\) is invalid/);
+      expect(() => ops.setSlice(x, z([2, 4]), [2, 0])).toThrow(/does not fit/);
+    });
+
+    it('out-of-range ids are found when the kernel runs and reported by the read, against that op only', async () => {
+      const ids = tensor(new Int32Array([0, 2, 3]), [3], on);
+      const bad = ops.embedding(x, ids);
+      const fine = ops.scale(x, 2); // queued after the failing op: unaffected by it
+      await expect(bad.data()).rejects.toThrow(/^embedding: .*(id 3 .* outside \[0, 3\)|outside the table)/);
+      // What is computed from the bad rows fails the same way, naming the op that failed.
+      await expect(ops.scale(bad, 2).data()).rejects.toThrow(/^embedding: /);
+      expect(Array.from(await fine.data())[0]).toBe(2);
+      const logits = tensor(new Float32Array([1, 2, 3]), [1, 3], on);
+      await expect(
+        ops.sample(logits, { repetitionPenalty: 1.2, penaltyIds: tensor(new Int32Array([7]), [1], on) }).data(),
+      ).rejects.toThrow(/^sample: .*penalty id/);
+      await expect(ops.sample(logits, { allowedMask: tensor(new Uint8Array(3), [3], on) }).data()).rejects.toThrow(
+        /^sample: no token is allowed/,
+      );
+      expect(Array.from(await ops.scale(x, 2).data())[0]).toBe(2);
+    });
+
+    it('disposed tensors are refused', async () => {
+      const t = tensor(new Float32Array([1, 2]), [2], on);
+      t.dispose();
+      expect(() => ops.silu(t)).toThrow(/disposed/);
+      expect(() => t.reshape([1, 2])).toThrow(/disposed/);
+      await expect(async () => t.data()).rejects.toThrow(/disposed/);
+    });
   });
+}
 
-  it('out-of-range ids are found when the kernel runs and reported by the read', async () => {
-    const ids = tensor(new Int32Array([0, 2, 3]), [3]);
-    await expect(ops.embedding(x, ids).data()).rejects.toThrow(/id 3 .* outside \[0, 3\)/);
-    const logits = tensor(new Float32Array([1, 2, 3]), [1, 3]);
-    await expect(
-      ops.sample(logits, { repetitionPenalty: 1.2, penaltyIds: tensor(new Int32Array([7]), [1]) }).data(),
-    ).rejects.toThrow(/penalty id 7/);
-    await expect(ops.sample(logits, { allowedMask: tensor(new Uint8Array(3), [3]) }).data()).rejects.toThrow(
-      /no token is allowed/,
+describe('tensors that view a memory-mapped file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'seed-mapped-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('refuse writes into the file, with an error that says to copy first', async () => {
+    const path = join(dir, 'w.safetensors');
+    await writeSafetensors(path, { w: tensor(new Float32Array([1, 2, 3, 4, 5, 6]), [2, 3]) });
+    const before = readFileSync(path);
+    const file = openSafetensors(path);
+    const w = file.load('w'); // zero-copy: a view of the mapped pages
+    const src = tensor(new Float32Array([9, 9, 9]), [1, 3]);
+    expect(() => ops.setSlice(w, src, [0, 0])).toThrow(
+      /set_slice: cannot write into a tensor that views a memory-mapped file/,
     );
-    expect(Array.from(await ops.scale(x, 2).data())[0]).toBe(2);
-  });
-
-  it('disposed tensors and writes into a mapped file are refused', async () => {
-    const t = tensor(new Float32Array([1, 2]), [2]);
-    t.dispose();
-    expect(() => ops.silu(t)).toThrow(/disposed/);
-    expect(() => t.reshape([1, 2])).toThrow(/disposed/);
-    await expect(async () => t.data()).rejects.toThrow(/disposed/);
+    // A reshaped handle shares the mapping and is refused too.
+    expect(() => ops.setSlice(w.reshape([3, 2]), src.reshape([1, 3]).reshape([3, 1]), [0, 0])).toThrow(/memory-mapped/);
+    // Nothing was written: the tensor and the file hold what was stored.
+    expect(Array.from(await w.data())).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(readFileSync(path).equals(before)).toBe(true);
+    // A copy is writable.
+    const copy = ops.scale(w, 1);
+    ops.setSlice(copy, src, [1, 0]);
+    expect(Array.from(await copy.data())).toEqual([1, 2, 3, 9, 9, 9]);
+    file.close();
   });
 });

@@ -3,14 +3,34 @@
  * reference (src/ref), on fresh random inputs (never zeros), including awkward sizes: single rows, widths
  * that are not a multiple of the SIMD width, long rows. Tolerances follow each dtype's precision.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DType, devices, ops, type Tensor, tensor } from '../../src/index.js';
+import { loadAddon } from '../../src/native/load-addon.js';
+import { OP_NAMES } from '../../src/ops.js';
 import { expectClose, type RefTensor, Rng, randomTensor, ref, toleranceFor, toRef } from '../../src/testing/index.js';
 
 const FLOATS: DType[] = ['f32', 'f16', 'bf16'];
 const backends = devices();
 let seed = 1;
 const rng = () => new Rng(seed++);
+
+// Which ops the cases below enqueued on which device: every op of the table must have run on every device
+// (the last test of each device's block checks it), so a new op cannot ship without conformance cases.
+const addon = loadAddon();
+const enqueue = addon.enqueue;
+const ran = new Map<string, Set<string>>();
+let current = '';
+beforeAll(() => {
+  addon.enqueue = (op, inputs, outputs, params) => {
+    const set = ran.get(current) ?? new Set<string>();
+    ran.set(current, set);
+    set.add(op);
+    return enqueue(op, inputs, outputs, params);
+  };
+});
+afterAll(() => {
+  addon.enqueue = enqueue;
+});
 
 async function check(t: Tensor, expected: RefTensor, tolScale = 1, what = '') {
   expectClose(await toRef(t), expected, toleranceFor(expected.dtype, tolScale), what);
@@ -19,6 +39,9 @@ async function check(t: Tensor, expected: RefTensor, tolScale = 1, what = '') {
 
 for (const device of backends) {
   describe(`conformance on ${device}`, () => {
+    beforeAll(() => {
+      current = device;
+    });
     const rnd = (shape: number[], dtype: DType, r: Rng, scale = 1) => randomTensor(shape, dtype, r, { device, scale });
 
     it('linear: f32/f16/bf16 activations × f32/f16/bf16/q8 weights, with and without bias', async () => {
@@ -337,6 +360,11 @@ for (const device of backends) {
               );
             }
           }
+    });
+
+    it('every op of the table has conformance cases on this device', () => {
+      const missing = OP_NAMES.filter((op) => !ran.get(device)?.has(op));
+      expect(missing).toEqual([]);
     });
   });
 }
