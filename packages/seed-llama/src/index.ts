@@ -9,5 +9,7 @@ export { ImageSpanGuard } from './image-span-guard.js';
 export { BOI, codeToken, EOI, ImageVocabulary } from './image-tokens.js';
 export { QueueFullError, RequestQueue } from './request-queue.js';
 export { type Component, SeedLlama, type SeedLlamaOptions } from './seed-llama.js';
+export { ApiError } from './server/errors.js';
+export { createSeedServer, type RequestRecord, type SeedServer, type SeedServerOptions } from './server/server.js';
 export { type MessagePart, SEND_DEFAULTS, type SendOptions, Session, type SessionOptions } from './session.js';
 export * as world from './world/index.js';
