@@ -12,6 +12,7 @@ import { embedCommand } from './commands/embed.js';
 import { generateCommand } from './commands/generate.js';
 import { infoCommand } from './commands/info.js';
 import { inspectCommand } from './commands/inspect.js';
+import { pullCommand } from './commands/pull.js';
 import { tokenizeCommand } from './commands/tokenize.js';
 
 const program = new Command()
@@ -27,6 +28,7 @@ const program = new Command()
   .addCommand(describeCommand())
   .addCommand(drawCommand())
   .addCommand(chatCommand())
+  .addCommand(pullCommand())
   .addCommand(tokenizeCommand())
   .addCommand(embedCommand())
   .addCommand(convertCommand());
