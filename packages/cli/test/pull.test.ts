@@ -124,7 +124,7 @@ afterAll(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())
 
 /** Run `seed pull …` without blocking this process (the server answers from its event loop). */
 function pull(args: string[], home: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = {
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     SEED_HOME: home,
     HF_ENDPOINT: endpoint,
