@@ -67,7 +67,7 @@ const ask = (content: unknown, extra: object = {}) => ({
 
 /** The answer is an OpenAI error with this status, code and (when given) param. */
 async function expectError(res: Response, status: number, code: string, param?: string | null) {
-  const body = await res.json();
+  const body = (await res.json()) as { error: { message: string; type: string; param: string | null; code: string } };
   expect({ status: res.status, code: body.error?.code }, JSON.stringify(body)).toEqual({ status, code });
   expect(typeof body.error.message).toBe('string');
   expect(typeof body.error.type).toBe('string');
@@ -265,7 +265,7 @@ describe('without a decoder', () => {
       ask('draw', { model: 'seed-llama-8b', force_image: true, max_tokens: 33 }),
       auth,
     );
-    const body = await res.json();
+    const body = (await res.json()) as { choices: { message: { content: unknown } }[] };
     expect(body.choices[0].message.content).toEqual([{ type: 'seed_image', seed_codes: expect.any(Array) }]);
     await expectError(
       await post(strict, '/v1/images/generations', { prompt: 'a cat' }, auth),
@@ -279,8 +279,8 @@ describe('without a decoder', () => {
       { prompt: 'a cat', response_format: 'seed_codes', n: 2 },
       auth,
     );
-    const data = (await codes.json()).data;
-    expect(data.map((d: { seed_codes: number[] }) => d.seed_codes.length)).toEqual([32, 32]);
+    const { data } = (await codes.json()) as { data: { seed_codes: number[] }[] };
+    expect(data.map((d) => d.seed_codes.length)).toEqual([32, 32]);
   });
 });
 

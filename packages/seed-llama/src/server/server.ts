@@ -275,7 +275,8 @@ export function createSeedServer(model: SeedLlama, options: SeedServerOptions = 
       if (!sse.started) throw error;
       streamError(x, sse, error);
     } finally {
-      sse.end();
+      // Not started: the error (thrown above) is answered with its own status by the request loop.
+      if (sse.started) sse.end();
     }
   }
 
@@ -294,7 +295,8 @@ export function createSeedServer(model: SeedLlama, options: SeedServerOptions = 
       if (!sse.started) throw error;
       streamError(x, sse, error);
     } finally {
-      sse.end();
+      // Not started: the error (thrown above) is answered with its own status by the request loop.
+      if (sse.started) sse.end();
     }
   };
 
