@@ -7,6 +7,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Device, requireDevice } from '@seed/cuda-kernels';
+import type { DecoderDType } from '@seed/diffusion-decoder';
 import {
   type ChatTemplateName,
   chatStopStrings,
@@ -17,6 +18,7 @@ import {
 } from '@seed/llama-core';
 import { type SeedTokenizer, type SeedWeightDType, SeedTokenizer as Tokenizer } from '@seed/seed-tokenizer';
 import sharp from 'sharp';
+import { loadDiffusionDrawer } from './diffusion-drawer.js';
 import type { DrawnImage, DrawOptions, ImageDecoder } from './image-decoder.js';
 import { ImageVocabulary } from './image-tokens.js';
 import { RequestQueue } from './request-queue.js';
@@ -38,12 +40,14 @@ export interface SeedLlamaOptions {
   dtype?: WeightDType;
   /** Image tokenizer matrix precision (default 'auto'). */
   tokenizerDType?: SeedWeightDType;
+  /** Decoder precision (default 'f32'). */
+  decoderDType?: DecoderDType;
   /** Chat template; default from the LLM's size (14B: llama2, else vicuna). */
   template?: ChatTemplateName;
   /** Requests allowed to wait behind the running one (default unbounded). */
   maxWaiting?: number;
   onProgress?: (component: Component, loaded: number, total: number, name: string) => void;
-  /** How a decoder directory is loaded; default `@seed/diffusion-decoder`. */
+  /** How a decoder directory is loaded; default `@seed/diffusion-decoder`'s DiffusionDecoder. */
   loadDecoder?: (dir: string, device: Device) => Promise<ImageDecoder>;
 }
 
@@ -62,7 +66,7 @@ export class SeedLlama {
     readonly imageTokenizer: SeedTokenizer,
     readonly template: ChatTemplateName,
     private readonly decoderSource:
-      | { dir: string; device: Device; load: SeedLlamaOptions['loadDecoder'] }
+      | { dir: string; device: Device; load: (dir: string, device: Device) => Promise<ImageDecoder> }
       | ImageDecoder
       | undefined,
     maxWaiting: number,
@@ -116,7 +120,11 @@ export class SeedLlama {
       typeof o.decoder === 'object'
         ? o.decoder
         : decoderDir
-          ? { dir: decoderDir, device: deviceOf('decoder'), load: o.loadDecoder }
+          ? {
+              dir: decoderDir,
+              device: deviceOf('decoder'),
+              load: o.loadDecoder ?? ((d: string, dev: Device) => loadDiffusionDrawer(d, dev, o.decoderDType)),
+            }
           : undefined;
     try {
       return new SeedLlama(
@@ -176,10 +184,6 @@ export class SeedLlama {
     if (!source) throw new Error('this model set has no decoder');
     if (!('dir' in source)) return source;
     if (this.decoder) return this.decoder;
-    if (!source.load)
-      throw new Error(
-        `${source.dir}: drawing needs a decoder loader (the @seed/diffusion-decoder adapter is not wired in yet)`,
-      );
     this.decoderLoading ??= source.load(source.dir, source.device);
     this.decoder = await this.decoderLoading;
     return this.decoder;
