@@ -13,6 +13,7 @@ import { generateCommand } from './commands/generate.js';
 import { infoCommand } from './commands/info.js';
 import { inspectCommand } from './commands/inspect.js';
 import { pullCommand } from './commands/pull.js';
+import { serveCommand } from './commands/serve.js';
 import { tokenizeCommand } from './commands/tokenize.js';
 
 const program = new Command()
@@ -29,6 +30,7 @@ const program = new Command()
   .addCommand(drawCommand())
   .addCommand(chatCommand())
   .addCommand(pullCommand())
+  .addCommand(serveCommand())
   .addCommand(tokenizeCommand())
   .addCommand(embedCommand())
   .addCommand(convertCommand());
