@@ -118,7 +118,14 @@ describe('inline pictures', () => {
 
   it('kitty: a=T,f=100 then 4096-byte chunks, m=1 on all but the last', () => {
     const s = inlineImage(png, 'kitty');
-    const chunks = [...s.matchAll(/\x1b_G([^;]*);([^\x1b]*)\x1b\\/g)];
+    // Each escape is ESC _G keys;data ESC \ (the string terminator); the sequence ends with a newline.
+    const ESC = String.fromCharCode(27);
+    expect(s.endsWith('\n')).toBe(true);
+    const escapes = s.slice(0, -1).split(`${ESC}\\`).slice(0, -1);
+    const chunks = escapes.map((e) => {
+      expect(e.startsWith(`${ESC}_G`)).toBe(true);
+      return ['', ...e.slice(3).split(';')];
+    });
     expect(chunks.map((c) => c[1])).toEqual(['a=T,f=100,m=1', 'm=0']);
     expect(chunks.map((c) => c[2]).join('')).toBe(Buffer.from(png).toString('base64'));
     expect(chunks[0][2]).toHaveLength(4096);

@@ -35,7 +35,7 @@ function serve(res: import('node:http').ServerResponse, file: Buffer, range: str
   const headers = { ETag: `"${sha256(file)}"`, 'Content-Type': 'application/octet-stream', 'Accept-Ranges': 'bytes' };
   const m = range && /^bytes=(\d+)-(\d*)$/.exec(range);
   const start = m ? Number(m[1]) : 0;
-  const end = m && m[2] ? Number(m[2]) : body.length - 1;
+  const end = m?.[2] ? Number(m[2]) : body.length - 1;
   const part = body.subarray(start, end + 1);
   res.writeHead(m ? 206 : 200, {
     ...headers,
