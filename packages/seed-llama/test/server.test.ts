@@ -444,10 +444,10 @@ describe('refusals: 4xx in OpenAI’s error shape, never a crash', () => {
     const running = post(
       main,
       '/v1/chat/completions',
-      ask('draw', { force_image: true, max_tokens: 33, decoder_steps: 60 }),
+      ask('draw', { force_image: true, max_tokens: 33, decoder_steps: 200 }),
     );
     const waiting = post(main, '/v1/chat/completions', ask('hi'));
-    await vi.waitUntil(() => drawing.queue.length === 1, { timeout: 5000 });
+    await vi.waitUntil(() => drawing.queue.length === 1, { timeout: 5000, interval: 5 });
     const refused = await post(main, '/v1/chat/completions', ask('hi'));
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     await expectError(refused, 429, 'queue_full');
@@ -476,19 +476,34 @@ describe('a client that disconnects', () => {
 
   it('takes a waiting request out of the queue; the model goes on serving', async () => {
     records.length = 0;
-    const slow = post(main, '/v1/images/generations', { prompt: 'a cat', decoder_steps: 60 });
+    const slow = post(main, '/v1/images/generations', { prompt: 'a cat', decoder_steps: 200 });
     const controller = new AbortController();
     const waiting = fetch(`${main.url}/v1/chat/completions`, {
       method: 'POST',
       body: JSON.stringify(ask('hi')),
       signal: controller.signal,
     }).catch((e: Error) => e.name);
-    await vi.waitUntil(() => drawing.queue.length === 1, { timeout: 5000 });
+    await vi.waitUntil(() => drawing.queue.length === 1, { timeout: 5000, interval: 5 });
     controller.abort();
     expect(await waiting).toBe('AbortError');
     await vi.waitUntil(() => aborted('/v1/chat/completions'), { timeout: 5000 });
     expect(drawing.queue.length).toBe(0);
     expect((await slow).status).toBe(200);
     expect((await post(main, '/v1/chat/completions', ask('hi'))).status).toBe(200);
+  });
+});
+
+describe('close()', () => {
+  it('aborts running and waiting requests (503 to those still connected) and resolves', async () => {
+    const server = createSeedServer(plain);
+    await server.listen(0);
+    const body = (max: number) => JSON.stringify(ask('tell me', { max_tokens: max, temperature: 1 }));
+    const running = fetch(`${server.url}/v1/chat/completions`, { method: 'POST', body: body(400) });
+    const waiting = fetch(`${server.url}/v1/chat/completions`, { method: 'POST', body: body(4) });
+    await vi.waitUntil(() => plain.queue.length === 1, { timeout: 5000, interval: 5 });
+    await server.close();
+    for (const res of await Promise.all([running, waiting])) await expectError(res, 503, 'server_closing');
+    expect(plain.queue.length).toBe(0);
+    await expect(fetch(`${server.url}/health`)).rejects.toThrow();
   });
 });

@@ -138,7 +138,7 @@ export function createSeedServer(model: SeedLlama, options: SeedServerOptions = 
 
   // ---- the queue's pace, for Retry-After: a moving average of how long a request holds the model ----
   let serviceSeconds = 1;
-  const served1 = (seconds: number) => {
+  const recordServiceTime = (seconds: number) => {
     serviceSeconds = 0.8 * serviceSeconds + 0.2 * seconds;
   };
   const retryAfter = () => Math.min(3600, Math.max(1, Math.ceil(serviceSeconds * (model.queue.length + 1))));
@@ -156,7 +156,8 @@ export function createSeedServer(model: SeedLlama, options: SeedServerOptions = 
     );
     const send: SendOptions = { ...plan.options, seed: plan.options.seed ?? randomInt(2 ** 32 - 1), signal };
     for await (const event of session.send(message, send)) {
-      if (event.type === 'done' && event.reason !== 'aborted') served1(event.timings.total - event.timings.queued);
+      if (event.type === 'done' && event.reason !== 'aborted')
+        recordServiceTime(event.timings.total - event.timings.queued);
       yield event;
     }
   }
@@ -435,7 +436,11 @@ export function createSeedServer(model: SeedLlama, options: SeedServerOptions = 
     } catch (error) {
       if (signal.aborted && signal.reason instanceof ClientGone) record.outcome = 'aborted';
       else {
-        const e = toApiError(error, retryAfter);
+        // Aborted while waiting because the server closes: the queue rethrew our own reason.
+        const e =
+          error instanceof ServerClosing
+            ? new ApiError(503, error.message, 'server_error', 'server_closing')
+            : toApiError(error, retryAfter);
         record.outcome = 'error';
         record.error = e.message;
         if (!res.headersSent) sendError(req, res, e);
