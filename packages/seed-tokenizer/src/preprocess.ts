@@ -153,7 +153,11 @@ export function normalizeClip(img: RgbImage): Float32Array {
   return out;
 }
 
-/** The whole preprocessing: any input → [3, 224, 224] CLIP-normalised pixels. */
-export async function preprocessImage(input: ImageInput): Promise<Float32Array> {
-  return normalizeClip(resizeBilinear(await decodeImage(input), IMAGE_SIZE, IMAGE_SIZE));
+/**
+ * The whole preprocessing: any input → [3, size, size] CLIP-normalised pixels. `size` is the tokenizer
+ * config's image_size: 224 for the released SEED tokenizer, smaller for scaled-down models.
+ */
+export async function preprocessImage(input: ImageInput, size: number = IMAGE_SIZE): Promise<Float32Array> {
+  if (!Number.isInteger(size) || size < 1) throw new Error(`image size must be a positive integer, got ${size}`);
+  return normalizeClip(resizeBilinear(await decodeImage(input), size, size));
 }

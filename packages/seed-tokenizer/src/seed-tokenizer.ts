@@ -71,16 +71,12 @@ export class SeedTokenizer {
     const batchSize = options.batchSize ?? 4;
     if (!Number.isInteger(batchSize) || batchSize < 1)
       throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
-    if (this.config.imageSize !== 224)
-      throw new Error(
-        `this tokenizer takes ${this.config.imageSize}px images; preprocessing is SEED's 224px transform`,
-      );
     const codes: number[][] = [];
     for (let i = 0; i < list.length; i += batchSize) {
       const batch = list.slice(i, i + batchSize);
       const pixels = await Promise.all(
         batch.map((img, j) =>
-          preprocessImage(img).catch((e: Error) => {
+          preprocessImage(img, this.config.imageSize).catch((e: Error) => {
             throw new Error(`image ${i + j}${typeof img === 'string' ? ` (${img})` : ''}: ${e.message}`);
           }),
         ),
