@@ -7,6 +7,15 @@ export * from './dtype.js';
 export * from './io/index.js';
 export * from './load/index.js';
 export * as ops from './ops.js';
-export { type AttentionOptions, OP_NAMES, type OpName, type RopeOptions, type SampleOptions } from './ops.js';
+export {
+  type AttentionOptions,
+  type Conv2dOptions,
+  type GroupNormOptions,
+  OP_NAMES,
+  type OpName,
+  type RopeOptions,
+  type SampleOptions,
+} from './ops.js';
+export * from './rng.js';
 export * from './runtime.js';
 export * from './tensor.js';

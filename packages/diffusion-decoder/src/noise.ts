@@ -6,21 +6,10 @@
  * Pairs of uniforms become pairs of normals by Box–Muller:
  *   r = √(−2 ln(1 − u₁)),  z₂ₖ = r·cos(2π u₂),  z₂ₖ₊₁ = r·sin(2π u₂),  u₁ = draw(2k), u₂ = draw(2k + 1).
  */
-
-const M64 = (1n << 64n) - 1n;
-const GOLDEN = 0x9e3779b97f4a7c15n;
-const ROW = 0xd1b54a32d192ed03n;
+import { counterUniform } from '@seed/cuda-kernels';
 
 /** The runtime's counter-based uniform in [0, 1) (same formula as the `sample` op). */
-export function uniform(seed: number, counter: number, row: number): number {
-  let z = (((BigInt(seed) << 32n) + BigInt(counter)) * GOLDEN + BigInt(row + 1) * ROW) & M64;
-  z ^= z >> 30n;
-  z = (z * 0xbf58476d1ce4e5b9n) & M64;
-  z ^= z >> 27n;
-  z = (z * 0x94d049bb133111ebn) & M64;
-  z ^= z >> 31n;
-  return Number(z >> 11n) / 2 ** 53;
-}
+export const uniform = counterUniform;
 
 /** Which tensor of a generation a noise stream is for. */
 export const NOISE_STREAM = { latents: 0, imageNoise: 1 } as const;

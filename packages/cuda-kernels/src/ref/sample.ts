@@ -1,20 +1,10 @@
 /** Reference: sampling exactly as docs/ops.md defines it (full sort, f64, SplitMix64 with BigInt). */
 import type { SampleOptions } from '../ops.js';
+import { counterUniform } from '../rng.js';
 import { output, type RefTensor } from './ref-tensor.js';
 
-const M64 = (1n << 64n) - 1n;
-
 /** The counter-based draw u ∈ [0, 1) of docs/ops.md. */
-export function rngUniform(seed: number, counter: number, row: number): number {
-  let z =
-    (((BigInt(seed) << 32n) + BigInt(counter)) * 0x9e3779b97f4a7c15n + BigInt(row + 1) * 0xd1b54a32d192ed03n) & M64;
-  z ^= z >> 30n;
-  z = (z * 0xbf58476d1ce4e5b9n) & M64;
-  z ^= z >> 27n;
-  z = (z * 0x94d049bb133111ebn) & M64;
-  z ^= z >> 31n;
-  return Number(z >> 11n) / 2 ** 53;
-}
+export const rngUniform = counterUniform;
 
 export function sample(
   logits: RefTensor,
