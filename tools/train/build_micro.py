@@ -1,0 +1,145 @@
+#!/usr/bin/python3
+"""Rebuilds models/seed-micro from nothing, deterministically, on 2 CPU cores:
+
+    python3 tools/train/build_micro.py            # every stage (about an hour on a quiet machine)
+    python3 tools/train/build_micro.py --from llm # rerun from a stage, reusing tools/train/build/
+
+Stages, in the order SEED-2's recipe needs them (the generator and its embedding space first, then the
+tokenizer that regresses that frozen embedding, then the LLM on the tokenised data):
+  vae → decoder (semantic encoder + UNet) → tokenizer → llm → export → evaluate → REPORT.md
+Logs go to tools/train/logs/, the evaluation to tools/train/REPORT.md.
+
+The process re-executes itself with the speed-trap variables unset (OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE
+made nn.Linear ~5x slower), one BLAS / OpenMP thread (see common.setup), and Debian's OpenBLAS
+(libopenblas0-pthread) ahead of the reference BLAS when it is installed: with the reference BLAS that
+torch falls back to, linear layers ran ~4x slower.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+OPENBLAS_DIR = '/usr/lib/x86_64-linux-gnu/openblas-pthread'
+STAGES = ['vae', 'decoder', 'tokenizer', 'llm', 'export', 'evaluate']
+
+
+def reexec_if_needed():
+    if os.environ.get('SEED_MICRO_ENV') == '1':
+        return
+    env = dict(os.environ, SEED_MICRO_ENV='1', OMP_NUM_THREADS='1', OPENBLAS_NUM_THREADS='1')
+    env.pop('OPENBLAS_CORETYPE', None)
+    env.pop('OPENBLAS_L2_SIZE', None)
+    if os.path.exists(os.path.join(OPENBLAS_DIR, 'libblas.so.3')):
+        env['LD_LIBRARY_PATH'] = OPENBLAS_DIR + (':' + env['LD_LIBRARY_PATH'] if env.get('LD_LIBRARY_PATH') else '')
+    os.execve(sys.executable, [sys.executable] + sys.argv, env)
+
+
+def main():
+    reexec_if_needed()
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--from', dest='start', choices=STAGES, default='vae')
+    args = ap.parse_args()
+    import common
+    import evaluate
+    import export
+    import train_decoder
+    import train_llm
+    import train_tokenizer
+    import train_vae
+    run = {'vae': train_vae.train, 'decoder': train_decoder.train, 'tokenizer': train_tokenizer.train,
+           'llm': train_llm.train, 'export': export.export_all, 'evaluate': evaluate.evaluate}
+    os.makedirs(common.BUILD, exist_ok=True)
+    times_path = os.path.join(common.BUILD, 'times.json')
+    times = json.load(open(times_path)) if os.path.exists(times_path) else {}
+    for stage in STAGES[STAGES.index(args.start):]:
+        t = time.time()
+        run[stage]()
+        times[stage] = round(time.time() - t, 1)
+        common.save_json(times_path, times)
+        print(f'== {stage}: {times[stage]} s', flush=True)
+    write_report(common, times)
+
+
+def size_of(d):
+    return sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(d) for f in fs)
+
+
+def pct(x):
+    return f'{100 * x:.1f} %'
+
+
+def write_report(common, times):
+    with open(os.path.join(common.BUILD, 'eval.json')) as f:
+        ev = json.load(f)
+    import torch
+    import train_decoder
+    import train_llm
+    import train_tokenizer
+    import train_vae
+    vae, _ = train_vae.load()
+    unet, encoder, _ = train_decoder.load()
+    tok = train_tokenizer.load()
+    llm, _ = train_llm.load()
+    sizes = {k: size_of(os.path.join(common.MODEL, k)) for k in ('tokenizer', 'decoder', 'llm')}
+    n = common.n_params
+    lines = [
+        '# seed-micro: training and evaluation report',
+        '',
+        'Written by `python3 tools/train/build_micro.py` (logs in `tools/train/logs/`). Every number is measured by',
+        'the Python reference forward passes on the exported `models/seed-micro/` files, on 200 held-out scenes',
+        '(seeds 1,000,000,000 + 0…199, never trained on), each image judged by the world\'s checker: right means',
+        'shape, colour and background all right.',
+        '',
+        '| measure | result | bar |',
+        '|---|---|---|',
+        f'| caption accuracy (image → 8 codes → LLM greedy → caption) | **{pct(ev["caption"])}** | ≥ 90 % |',
+        f'| drawing accuracy (caption → LLM greedy codes → embedding → UNet PNDM 20 steps, guidance 10 → VAE) | **{pct(ev["drawing"]["all"])}** | ≥ 85 % |',
+        f'| tokenizer round trip (image → codes → embedding → UNet → VAE) | **{pct(ev["round_trip"]["all"])}** | ≥ 85 % |',
+        '',
+        'Where the errors come from:',
+        '',
+        '| stage alone | all right | shape | colour | background |',
+        '|---|---|---|---|---|',
+    ]
+    for key, name in [('vae_round_trip', 'VAE encode → decode'),
+                      ('decoder_from_encoder_embedding', 'decoder from the encoder\'s own embedding'),
+                      ('round_trip', 'tokenizer round trip'), ('drawing', 'drawing')]:
+        r = ev[key]
+        lines.append(f'| {name} | {pct(r["all"])} | {pct(r["shape"])} | {pct(r["colour"])} | {pct(r["background"])} |')
+    lines += [
+        '',
+        f'Tokenizer embedding cosine (codes → embedding vs the encoder\'s): {ev["embedding_cosine"]:.4f}. '
+        f'Drawing replies with a well-formed image span: {pct(ev["drawing_spans_well_formed"])}.',
+        f'Caption examples: {", ".join(repr(t) for t in ev["caption_examples"][:3])}. '
+        f'Drawing reply text: {ev["drawing_reply_example"]!r}.',
+        '',
+        '`eval_samples.png`: rows = held-out scenes, their round trip, drawings of their captions, the decoder from',
+        'the true embedding.',
+        '',
+        '## Models',
+        '',
+        '| part | structure | parameters | files |',
+        '|---|---|---|---|',
+        f'| VAE | AutoencoderKL, block_out_channels {vae.cfg["block_out_channels"]}, 32×32×3 ↔ 8×8×4, scaling_factor {vae.cfg["scaling_factor"]} | {n(vae):,} | decoder/vae |',
+        f'| UNet | UNet2DConditionModel, block_out_channels {unet.cfg["block_out_channels"]}, class embedding "projection" of 2×{common.EMBED_DIM}, cross-attention to a [1, {common.TEXT_TOKENS}, {common.TEXT_DIM}] text context, v-prediction | {n(unet):,} | decoder/unet |',
+        f'| semantic encoder (training only) | conv → {common.EMBED_DIM}-d LayerNorm embedding + naming heads | {n(encoder):,} | not shipped |',
+        f'| SEED tokenizer | {tok.cfg["vit_depth"]} ViT blocks ×{tok.cfg["vit_width"]} on {tok.cfg["image_size"]}px / {tok.cfg["patch_size"]}px patches, {tok.cfg["qformer_layers"]}-layer causal Q-Former ×{tok.cfg["qformer_width"]}, {tok.cfg["num_query_tokens"]} queries, codebook {tok.cfg["codebook_size"]}×{tok.cfg["code_dim"]}, {tok.cfg["decoder_depth"]} decoder blocks → {tok.cfg["embed_dim"]}-d embedding | {n(tok):,} | tokenizer |',
+        f'| LLM | LLaMA {llm.model.embed_tokens.weight.shape[1]} wide, {len(llm.model.layers)} layers, {train_llm.ARCH["num_attention_heads"]} heads, SwiGLU {train_llm.ARCH["intermediate_size"]}, vocabulary {llm.model.embed_tokens.weight.shape[0]} | {n(llm):,} | llm |',
+        '',
+        f'Sizes on disk: tokenizer {sizes["tokenizer"] / 1e6:.2f} MB, decoder {sizes["decoder"] / 1e6:.2f} MB, '
+        f'llm {sizes["llm"] / 1e6:.2f} MB; in all **{sum(sizes.values()) / 1e6:.2f} MB**.',
+        '',
+        '## Training time (wall clock, 1 thread, on a machine shared with other jobs)',
+        '',
+        '| stage | seconds |',
+        '|---|---|',
+    ] + [f'| {k} | {v} |' for k, v in times.items()] + [f'| total | {round(sum(times.values()), 1)} |', '']
+    with open(os.path.join(common.HERE, 'REPORT.md'), 'w') as f:
+        f.write('\n'.join(lines))
+    print('\n'.join(lines[:12]))
+    del torch
+
+
+if __name__ == '__main__':
+    main()
