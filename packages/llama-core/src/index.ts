@@ -25,6 +25,7 @@ export { LlamaModel } from './model.js';
 export { IncrementalDecoder } from './tokenizer/incremental-decoder.js';
 export { type DecodeOptions, type EncodeOptions, LlamaTokenizer } from './tokenizer/llama-tokenizer.js';
 export {
+  llamaSentencePieceModel,
   PieceType,
   parseSentencePieceModel,
   type SentencePiece,

@@ -211,3 +211,21 @@ export function serializeSentencePieceModel(model: SentencePieceModel): Uint8Arr
   chunks.push(lengthDelimited(3, normalizer));
   return Uint8Array.from(chunks.flat());
 }
+
+/**
+ * A BPE SentencePiece model with LLaMA's settings — byte fallback, dummy prefix, `<unk>` 0, `<s>` 1, `</s>` 2 —
+ * over the given pieces (for tests and small models trained here; the released models ship tokenizer.model).
+ */
+export function llamaSentencePieceModel(pieces: SentencePieceModel['pieces']): SentencePieceModel {
+  return {
+    pieces,
+    modelType: 2,
+    byteFallback: true,
+    addDummyPrefix: true,
+    removeExtraWhitespaces: false,
+    unkId: 0,
+    bosId: 1,
+    eosId: 2,
+    padId: -1,
+  };
+}

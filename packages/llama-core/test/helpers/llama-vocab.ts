@@ -7,8 +7,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import llamaTokenizer from 'llama-tokenizer-js';
-import { PieceType, type SentencePieceModel, serializeSentencePieceModel } from '../../src/index.js';
-import { llamaStyleSpModel } from './tiny-model.js';
+import {
+  llamaSentencePieceModel,
+  PieceType,
+  type SentencePieceModel,
+  serializeSentencePieceModel,
+} from '../../src/index.js';
 
 interface LlamaTokenizerJs {
   vocabById: string[];
@@ -37,7 +41,7 @@ export function llamaModel(): SentencePieceModel {
     if (Array.from(piece).length === 1) return { piece, score: -1e9, type: PieceType.Normal };
     return { piece, score: -1e9, type: PieceType.Unused };
   });
-  return llamaStyleSpModel(pieces);
+  return llamaSentencePieceModel(pieces);
 }
 
 /** Write a SEED-LLaMA-style tokenizer directory (LLaMA vocab + 8192 image tokens + <img>, </img>). */

@@ -5,6 +5,7 @@ import { InMemoryWeights, loadWeights } from '@seed/cuda-kernels';
 import {
   LlamaModel,
   LlamaTokenizer,
+  llamaSentencePieceModel,
   llamaWeightSpecs,
   PieceType,
   parseLlamaConfig,
@@ -38,22 +39,7 @@ export function tinySpModel(): SentencePieceModel {
     pieces.push({ piece: `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`, score: 0, type: PieceType.Byte });
   for (let i = pieces.length; i < TINY.vocabSize; i++)
     pieces.push({ piece: `\u2581t${i}`, score: -i, type: PieceType.Normal });
-  return llamaStyleSpModel(pieces);
-}
-
-/** A BPE SentencePiece model with LLaMA's settings (byte fallback, dummy prefix, <unk> 0, <s> 1, </s> 2). */
-export function llamaStyleSpModel(pieces: SentencePieceModel['pieces']): SentencePieceModel {
-  return {
-    pieces,
-    modelType: 2,
-    byteFallback: true,
-    addDummyPrefix: true,
-    removeExtraWhitespaces: false,
-    unkId: 0,
-    bosId: 1,
-    eosId: 2,
-    padId: -1,
-  };
+  return llamaSentencePieceModel(pieces);
 }
 
 export function tinyTokenizer(): LlamaTokenizer {

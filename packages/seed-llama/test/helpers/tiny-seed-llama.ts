@@ -10,7 +10,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tensor, writeSafetensors } from '@seed/cuda-kernels';
-import { PieceType, type SentencePieceModel, serializeSentencePieceModel } from '@seed/llama-core';
+import { Rng } from '@seed/cuda-kernels/testing';
+import {
+  llamaSentencePieceModel,
+  PieceType,
+  type SentencePieceModel,
+  serializeSentencePieceModel,
+} from '@seed/llama-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The tiny SEED tokenizer (config.json + seed_quantizer.pt + eva_vit_g.pth) of seed-tokenizer's golden tests. */
@@ -43,17 +49,6 @@ const WORDS = [
   '.',
 ];
 
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** <unk> <s> </s>, 256 byte pieces, a few words; image tokens are added tokens after them. */
 export function tinySpModel(): SentencePieceModel {
   const pieces = [
@@ -64,17 +59,7 @@ export function tinySpModel(): SentencePieceModel {
   for (let b = 0; b < 256; b++)
     pieces.push({ piece: `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`, score: 0, type: PieceType.Byte });
   for (const [i, w] of WORDS.entries()) pieces.push({ piece: w, score: -i, type: PieceType.Normal });
-  return {
-    pieces,
-    modelType: 2,
-    byteFallback: true,
-    addDummyPrefix: true,
-    removeExtraWhitespaces: false,
-    unkId: 0,
-    bosId: 1,
-    eosId: 2,
-    padId: -1,
-  };
+  return llamaSentencePieceModel(pieces);
 }
 
 export interface TinySeedLlama {
@@ -128,8 +113,8 @@ export async function writeTinySeedLlama(
       eos_token_id: 2,
     }),
   );
-  const rng = mulberry32(options.seed ?? 7);
-  const normal = () => Math.sqrt(-2 * Math.log(rng() + 1e-12)) * Math.cos(2 * Math.PI * rng());
+  const rng = new Rng(options.seed ?? 7);
+  const normal = () => Math.sqrt(-2 * Math.log(rng.next() + 1e-12)) * Math.cos(2 * Math.PI * rng.next());
   const mat = (rows: number, cols: number) =>
     tensor(
       Float32Array.from({ length: rows * cols }, () => normal() / Math.sqrt(cols)),
