@@ -119,8 +119,12 @@ export function resolveModel(flags: ModelFlags, withDecoder = true): SeedLlamaOp
 }
 
 /** Load the model set with a progress bar on stderr (one pass per component). */
-export async function loadModel(flags: ModelFlags, withDecoder = true): Promise<SeedLlama> {
-  const options = resolveModel(flags, withDecoder);
+export async function loadModel(
+  flags: ModelFlags,
+  withDecoder = true,
+  extra: Pick<SeedLlamaOptions, 'maxWaiting'> = {},
+): Promise<SeedLlama> {
+  const options = { ...resolveModel(flags, withDecoder), ...extra };
   const { SeedLlama } = await import('@seed/seed-llama');
   // Each component counts its own tensors: the bar shows the share loaded of the current one, named.
   let current = '';

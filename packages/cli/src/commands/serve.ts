@@ -8,8 +8,7 @@
 import type { RequestRecord } from '@seed/seed-llama';
 import { Command, Option } from 'commander';
 import { guarded } from '../action.js';
-import { num, resolveModel } from '../model-options.js';
-import { withProgress } from '../progress.js';
+import { loadModel, num } from '../model-options.js';
 
 /** The LLM weight precisions `--dtype` accepts. */
 const DTYPES = ['auto', 'f32', 'f16', 'bf16', 'int8'] as const;
@@ -66,7 +65,8 @@ export function serveCommand(): Command {
 
 async function run(flags: ServeFlags): Promise<void> {
   const apiKey = flags.apiKey ?? (process.env.SEED_API_KEY || undefined);
-  const model = await load(flags);
+  // Sampling is chosen per request: the sampling fields of ModelFlags play no part in finding the model.
+  const model = await loadModel({ ...flags, temperature: 0.7, topP: 0.5 }, true, { maxWaiting: flags.maxQueue });
   const { createSeedServer } = await import('@seed/seed-llama');
   const server = createSeedServer(model, {
     modelName: flags.name,
@@ -103,27 +103,6 @@ async function run(flags: ServeFlags): Promise<void> {
   await server.close();
   model.dispose();
   process.stderr.write('seed serve: closed\n');
-}
-
-/** Load the model set (progress bar on stderr) with the queue bounded by --max-queue. */
-async function load(flags: ServeFlags) {
-  // Sampling is chosen per request: the sampling fields of ModelFlags play no part in finding the model.
-  const options = resolveModel({ ...flags, temperature: 0.7, topP: 0.5 });
-  const { SeedLlama } = await import('@seed/seed-llama');
-  let current = '';
-  return withProgress(
-    'loading',
-    (onProgress) =>
-      SeedLlama.load({
-        ...options,
-        maxWaiting: flags.maxQueue,
-        onProgress: (component, done, total, name) => {
-          current = `${component} ${done}/${total} tensors`;
-          onProgress(done, Math.max(total, 1), name);
-        },
-      }),
-    () => current,
-  );
 }
 
 const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
