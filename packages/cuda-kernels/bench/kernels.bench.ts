@@ -444,6 +444,47 @@ async function benchDevice(device: Device): Promise<void> {
     });
   }
 
+  // The diffusion decoder's UNet convolutions (SD 2.1 at 512 and 768 pixels, CFG batch 2): compute-bound.
+  const convs: [string, number, number, number, number, number, DType][] = [
+    // [label, Cin, Cout, H (= W), kernel, stride, weight dtype]
+    ['320→320 3×3 64×64', 320, 320, 64, 3, 1, 'f32'],
+    ['320→320 3×3 96×96', 320, 320, 96, 3, 1, 'f32'],
+    ['320→320 3×3 96×96 bf16 w', 320, 320, 96, 3, 1, 'bf16'],
+    ['320→320 3×3 s2 64×64', 320, 320, 64, 3, 2, 'f32'],
+    ['640→640 3×3 32×32', 640, 640, 32, 3, 1, 'f32'],
+    ['1280→1280 3×3 16×16', 1280, 1280, 16, 3, 1, 'f32'],
+    ['1280→1280 3×3 8×8', 1280, 1280, 8, 3, 1, 'f32'],
+    ['640→320 1×1 64×64', 640, 320, 64, 1, 1, 'f32'],
+  ];
+  for (const [label, Cin, Cout, H, k, stride, wd] of convs) {
+    const padding = (k - 1) / 2;
+    const Ho = Math.floor((H + 2 * padding - k) / stride) + 1;
+    await kernel(device, `conv2d ${label}, B 2 (UNet)`, {
+      setup: () => [
+        randomTensor('f32', [2, Cin, H, H], device, 1, 13),
+        randomTensor(wd, [Cout, Cin, k, k], device, 0.05, 14),
+        randomTensor('f32', [Cout], device, 1, 15),
+      ],
+      enqueue: ([x, w, b]) => [ops.conv2d(x, w, b, { stride, padding })],
+      work: { amount: 2 * 2 * Cout * Cin * k * k * Ho * Ho, unit: 'GFLOP/s' },
+      goal: { kind: 'ceiling', ceiling: fma, what: 'FMA peak', min: 0.5 },
+    });
+  }
+
+  // Long-sequence attention: the UNet's self-attention at 64×64 latents (5 heads of 64 over 4,096 tokens, CFG
+  // batch 2) and the VAE mid-block's single head of 512 over 4,096 tokens (a 512×512 image); 4·T²·D flops a head.
+  for (const [label, B, T, H, D] of [
+    ['UNet self 2×5 heads D 64 × 4096 tokens', 2, 4096, 5, 64],
+    ['VAE mid 1 head D 512 × 4096 tokens', 1, 4096, 1, 512],
+  ] as const) {
+    await kernel(device, `attention f32 ${label}`, {
+      setup: () => [1, 2, 3].map((seed) => randomTensor('f32', [B, T, H, D], device, 1, 20 + seed)),
+      enqueue: ([q, k, v]) => [ops.attention(q, k, v)],
+      work: { amount: 4 * B * H * T * T * D, unit: 'GFLOP/s' },
+      goal: { kind: 'ceiling', ceiling: fma, what: 'FMA peak', min: 0.3 },
+    });
+  }
+
   // SEED quantizer: 32 query vectors against an 8192 × 32 codebook; the ids are needed on the host.
   await kernel(device, 'codebook nearest 32×8192×32', {
     setup: () => [randomTensor('f32', [32, 32], device, 1, 10), randomTensor('f32', [8192, 32], device, 1, 11)],

@@ -6,6 +6,8 @@
 
 #include <cmath>
 
+#include "shared_math.h"
+
 namespace seed {
 
 // ---- ArgReader ----
@@ -105,6 +107,15 @@ AttentionArgs AttentionArgs::parse(ArgReader& r) {
   a.causal = r.flag("causal");
   a.kvLen = r.integer("kvLen", 0, kMaxIndex);
   a.qOffset = r.integer("qOffset", -kMaxIndex, kMaxIndex);
+  return a;
+}
+
+GroupNormArgs GroupNormArgs::parse(ArgReader& r) {
+  GroupNormArgs a;
+  a.groups = r.integer("groups", 1, kMaxIndex);
+  a.eps = r.num("eps");
+  a.silu = r.flag("silu");
+  if (a.eps < 0) throw ArgError("argument 'eps' must be non-negative");
   return a;
 }
 
@@ -301,7 +312,7 @@ void check_attention(const OpCall& c, const AttentionArgs& a) {
   const int64_t B = q.shape[0], Tq = q.shape[1], Hq = q.shape[2], D = q.shape[3], Tk = k.shape[1], Hkv = k.shape[2];
   require(k.shape[0] == B && k.shape[3] == D, "k and v must be [B, Tk, Hkv, D] matching q");
   require(Hkv > 0 && Hq % Hkv == 0, "query heads must be a multiple of kv heads");
-  require(D <= 256, "head dim above 256");
+  require(D <= 512, "head dim above 512");
   require(a.kvLen <= Tk, "kvLen is larger than the keys");
   if (c.in.size() == 4) {
     const TensorView& m = c.in[3];
@@ -309,6 +320,45 @@ void check_attention(const OpCall& c, const AttentionArgs& a) {
     const bool ok4 = m.ndim == 4 && m.shape[0] == B && (m.shape[1] == 1 || m.shape[1] == Hq) && m.shape[2] == Tq && m.shape[3] >= a.kvLen;
     require(m.dtype == DType::F32 && (ok2 || ok4), "mask must be f32 [Tq, ≥kvLen] or [B, 1|Hq, Tq, ≥kvLen]");
   }
+}
+
+void check_conv2d(const OpCall& c, const Conv2dArgs& a) {
+  arity(c, 2, 3, 1);
+  const TensorView &x = c.in[0], &w = c.in[1], &y = c.out[0];
+  require(x.ndim == 4 && is_float(x.dtype), "x must be a float tensor [B, Cin, H, W]");
+  require(w.ndim == 4 && is_float(w.dtype) && w.shape[1] == x.shape[1], "the weight must be float [Cout, Cin, kh, kw] with x's Cin");
+  require(x.shape[1] > 0 && w.shape[2] > 0 && w.shape[3] > 0, "Cin, kh and kw must be positive");
+  const int64_t Ho = conv_out_size(x.shape[2], w.shape[2], a.stride, a.padding);
+  const int64_t Wo = conv_out_size(x.shape[3], w.shape[3], a.stride, a.padding);
+  require(y.dtype == x.dtype && y.ndim == 4 && y.shape[0] == x.shape[0] && y.shape[1] == w.shape[0] && y.shape[2] == Ho && y.shape[3] == Wo,
+          "the output must be [B, Cout, Ho, Wo] in x's dtype");
+  if (c.in.size() == 3) require(is_float(c.in[2].dtype) && c.in[2].ndim == 1 && c.in[2].shape[0] == w.shape[0], "the bias must be float [Cout]");
+}
+
+void check_group_norm(const OpCall& c, const GroupNormArgs& a) {
+  arity(c, 3, 3, 1);
+  const TensorView &x = c.in[0], &y = c.out[0];
+  require(x.ndim >= 2 && is_float(x.dtype) && y.dtype == x.dtype && same_shape(x, y), "x must be a float tensor [B, C, ...] and the output like x");
+  const int64_t C = x.shape[1];
+  for (size_t i = 1; i <= 2; ++i) require(is_float(c.in[i].dtype) && c.in[i].ndim == 1 && c.in[i].shape[0] == C, "weight and bias must be float [C]");
+  require(C % a.groups == 0, "groups must divide the channels");
+}
+
+void check_upsample_nearest2x(const OpCall& c, const NoArgs&) {
+  arity(c, 1, 1, 1);
+  const TensorView &x = c.in[0], &y = c.out[0];
+  require(x.ndim == 4 && is_float(x.dtype), "x must be a float tensor [B, C, H, W]");
+  require(y.dtype == x.dtype && y.ndim == 4 && y.shape[0] == x.shape[0] && y.shape[1] == x.shape[1] && y.shape[2] == 2 * x.shape[2] &&
+              y.shape[3] == 2 * x.shape[3],
+          "the output must be [B, C, 2H, 2W] in x's dtype");
+}
+
+void check_geglu(const OpCall& c, const NoArgs&) {
+  arity(c, 1, 1, 1);
+  const TensorView &x = c.in[0], &y = c.out[0];
+  require(x.ndim >= 1 && is_float(x.dtype) && last_dim(x) % 2 == 0, "x must be a float tensor [..., 2F]");
+  require(y.dtype == x.dtype && y.ndim == x.ndim && last_dim(y) * 2 == last_dim(x), "the output must be [..., F] in x's dtype");
+  for (int i = 0; i + 1 < x.ndim; ++i) require(y.shape[i] == x.shape[i], "the output must be [..., F] in x's dtype");
 }
 
 void check_codebook_nearest(const OpCall& c, const NoArgs&) {

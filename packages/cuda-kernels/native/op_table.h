@@ -79,6 +79,17 @@ struct AttentionArgs {
   int64_t kvLen, qOffset;
   static AttentionArgs parse(ArgReader& r);
 };
+// conv2d: x [B, Cin, H, W] * w [Cout, Cin, kh, kw], the same stride and zero padding along H and W.
+struct Conv2dArgs {
+  int64_t stride, padding;
+  static Conv2dArgs parse(ArgReader& r) { return {r.integer("stride", 1, 64), r.integer("padding", 0, 1024)}; }
+};
+struct GroupNormArgs {
+  int64_t groups;
+  double eps;
+  bool silu;  // SiLU applied to the normalized, affine output (fused)
+  static GroupNormArgs parse(ArgReader& r);
+};
 struct SampleArgs {
   double temperature, topP, minP, repetitionPenalty;
   int64_t topK;

@@ -96,4 +96,24 @@ SEED_HD inline void broadcast_strides(const int64_t* shape, int ndim, int out_nd
   }
 }
 
+// conv2d geometry (both backends and the check use it): the output length of an input of length n under a
+// kernel of k taps, stride s and zero padding p on both sides; 0 when the padded input is shorter than k.
+SEED_HD inline int64_t conv_out_size(int64_t n, int64_t k, int64_t s, int64_t p) {
+  return n + 2 * p < k ? 0 : (n + 2 * p - k) / s + 1;
+}
+
+// Where im2col row k (= (ci·kh + ky)·kw + kx, the weight's own [Cin, kh, kw] order) and output pixel
+// (oy, ox) read the input: channel ci at (iy, ix) = (oy·s − p + ky, ox·s − p + kx); outside [0, H)×[0, W) is
+// the zero padding.
+struct ConvTap {
+  int64_t ci, ky, kx;
+};
+SEED_HD inline ConvTap conv_tap(int64_t k, int64_t kh, int64_t kw) {
+  const int64_t taps = kh * kw, r = k % taps;
+  return {k / taps, r / kw, r % kw};
+}
+
+// SiLU of a normalized value, as group_norm fuses it: x / (1 + e^(−x)).
+SEED_HD inline float silu_f32(float x) { return x / (1.0f + expf(-x)); }
+
 }  // namespace seed

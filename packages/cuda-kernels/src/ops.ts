@@ -37,6 +37,10 @@ export const OP_NAMES = [
   'attention',
   'codebook_nearest',
   'sample',
+  'conv2d',
+  'group_norm',
+  'upsample_nearest2x',
+  'geglu',
 ] as const;
 export type OpName = (typeof OP_NAMES)[number];
 
@@ -375,7 +379,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
   if (fmt(k.shape) !== fmt(v.shape)) fail(op, `k ${fmt(k.shape)} and v ${fmt(v.shape)} differ`);
   if (kB !== B || kD !== D) fail(op, `k ${fmt(k.shape)} does not match q ${fmt(q.shape)} in batch or head dim`);
   if (Hkv === 0 || Hq % Hkv !== 0) fail(op, `query heads (${Hq}) must be a multiple of kv heads (${Hkv})`);
-  if (D > 256) fail(op, `head dim ${D} is larger than 256`);
+  if (D > 512) fail(op, `head dim ${D} is larger than 512`);
   const kvLen = options.kvLen ?? Tk;
   if (!Number.isInteger(kvLen) || kvLen < 0 || kvLen > Tk) fail(op, `kvLen ${kvLen} must be an integer in [0, ${Tk}]`);
   const qOffset = options.qOffset ?? kvLen - Tq;
@@ -485,6 +489,108 @@ export function sample(logits: Tensor, options: SampleOptions = {}): Tensor {
     hasPenalty: penaltyIds ? 1 : 0,
     hasMask: allowedMask ? 1 : 0,
   })[0];
+}
+
+// ---------------------------------------------------------------- image ops (NCHW, contiguous)
+
+export interface Conv2dOptions {
+  /** Stride along H and W (the same for both). */
+  stride: number;
+  /** Zero padding on every side. */
+  padding: number;
+}
+
+/** Output length of `n` under a kernel of `k` taps (stride s, padding p on both sides). */
+const convOut = (n: number, k: number, s: number, p: number) => Math.floor((n + 2 * p - k) / s) + 1;
+
+/**
+ * 2-D convolution (cross-correlation, like PyTorch): x [B, Cin, H, W], w [Cout, Cin, kh, kw] (f32, f16 or bf16,
+ * may differ from x), bias [Cout] or undefined → [B, Cout, Ho, Wo] in x's dtype, Ho = ⌊(H + 2p − kh)/s⌋ + 1.
+ * Accumulates in f32.
+ */
+export function conv2d(x: Tensor, w: Tensor, bias: Tensor | undefined, options: Conv2dOptions): Tensor {
+  const op = 'conv2d';
+  live(op, x, w, bias);
+  float(op, 'x', x);
+  float(op, 'weight', w);
+  if (x.rank !== 4) fail(op, `x must be [B, Cin, H, W], got ${fmt(x.shape)}`);
+  if (w.rank !== 4 || w.shape[1] !== x.shape[1])
+    fail(op, `weight must be [Cout, ${x.shape[1]}, kh, kw] for x ${fmt(x.shape)}, got ${fmt(w.shape)}`);
+  const [B, Cin, H, W] = x.shape;
+  const [Cout, , kh, kw] = w.shape;
+  if (Cin === 0 || kh === 0 || kw === 0) fail(op, `Cin, kh and kw must be positive, got weight ${fmt(w.shape)}`);
+  const { stride, padding } = options;
+  if (!Number.isInteger(stride) || stride < 1 || stride > 64)
+    fail(op, `stride must be an integer in [1, 64], got ${stride}`);
+  if (!Number.isInteger(padding) || padding < 0 || padding > 1024)
+    fail(op, `padding must be an integer in [0, 1024], got ${padding}`);
+  if (H + 2 * padding < kh || W + 2 * padding < kw)
+    fail(op, `the padded input ${H + 2 * padding}×${W + 2 * padding} is smaller than the kernel ${kh}×${kw}`);
+  if (bias) {
+    float(op, 'bias', bias);
+    if (bias.rank !== 1 || bias.shape[0] !== Cout) fail(op, `bias must be [${Cout}], got ${fmt(bias.shape)}`);
+  }
+  const shape = [B, Cout, convOut(H, kh, stride, padding), convOut(W, kw, stride, padding)];
+  return run(op, bias ? [x, w, bias] : [x, w], [{ dtype: x.dtype, shape }], { stride, padding })[0];
+}
+
+export interface GroupNormOptions {
+  /** Apply SiLU to the normalized output (fused). */
+  silu?: boolean;
+}
+
+/**
+ * GroupNorm: x [B, C, ...spatial], weight and bias [C]; mean and (biased) variance per batch row and group of
+ * C/groups consecutive channels over all their spatial positions; y = (x − μ)/√(σ² + eps)·weight + bias,
+ * then SiLU with `silu`. Same shape and dtype as x.
+ */
+export function groupNorm(
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor,
+  groups: number,
+  eps: number,
+  options: GroupNormOptions = {},
+): Tensor {
+  const op = 'group_norm';
+  live(op, x, weight, bias);
+  float(op, 'x', x);
+  if (x.rank < 2) fail(op, `x must be [B, C, ...], got ${fmt(x.shape)}`);
+  const C = x.shape[1];
+  for (const [name, t] of [
+    ['weight', weight],
+    ['bias', bias],
+  ] as const) {
+    float(op, name, t);
+    if (t.rank !== 1 || t.shape[0] !== C) fail(op, `${name} must be [${C}], got ${fmt(t.shape)}`);
+  }
+  if (!Number.isInteger(groups) || groups < 1 || C % groups !== 0)
+    fail(op, `groups must be a positive integer dividing the ${C} channels, got ${groups}`);
+  if (!(eps >= 0) || !Number.isFinite(eps)) fail(op, 'eps must be a non-negative number');
+  return run(op, [x, weight, bias], [{ dtype: x.dtype, shape: x.shape }], {
+    groups,
+    eps,
+    silu: options.silu ? 1 : 0,
+  })[0];
+}
+
+/** Nearest-neighbour 2× upsampling: x [B, C, H, W] → [B, C, 2H, 2W], y[.., i, j] = x[.., ⌊i/2⌋, ⌊j/2⌋]. */
+export function upsampleNearest2x(x: Tensor): Tensor {
+  const op = 'upsample_nearest2x';
+  live(op, x);
+  float(op, 'x', x);
+  if (x.rank !== 4) fail(op, `x must be [B, C, H, W], got ${fmt(x.shape)}`);
+  const [B, C, H, W] = x.shape;
+  return run(op, [x], [{ dtype: x.dtype, shape: [B, C, 2 * H, 2 * W] }])[0];
+}
+
+/** GEGLU (diffusers): x [..., 2F] → [..., F] = x[..., :F] · gelu_exact(x[..., F:]) (value first, gate second). */
+export function geglu(x: Tensor): Tensor {
+  const op = 'geglu';
+  live(op, x);
+  float(op, 'x', x);
+  if (x.rank < 1 || last(x) % 2 !== 0) fail(op, `x must be [..., 2F] (an even last dim), got ${fmt(x.shape)}`);
+  return run(op, [x], [{ dtype: x.dtype, shape: [...x.shape.slice(0, -1), last(x) / 2] }])[0];
 }
 
 /** Number of elements helper re-exported for model code. */

@@ -19,39 +19,7 @@ constexpr int64_t kChunk = 4096;  // elements converted per step (fits L1 as f32
 // In-place vector versions of the costlier activations (AVX2): buf[0, n) ← f(buf[0, n)).
 using VecFn = void (*)(float*, int64_t);
 
-// x / (1 + e^(−x)), e^(−x) by the 8-lane exp (clamped to the finite range: x far below 0 gives ≈ −0).
-__attribute__((target("avx2,fma"))) void silu_avx2(float* buf, int64_t n) {
-  const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 x = _mm256_loadu_ps(buf + i);
-    _mm256_storeu_ps(buf + i, _mm256_div_ps(x, _mm256_add_ps(one, exp256(_mm256_sub_ps(zero, x)))));
-  }
-  for (; i < n; ++i) buf[i] = buf[i] / (1.0f + std::exp(-buf[i]));
-}
-
-// Exact GELU 0.5·x·(1 + erf(x/√2)) through erfc(a), a = |x|/√2, as t·exp(−a² + P(t)), t = 1/(1 + a/2)
-// (the Chebyshev-fitted erfc of Numerical Recipes, relative error below 1.2e-7 for every a ≥ 0):
-// 1 + erf(x/√2) is 2 − erfc(a) for x ≥ 0 and erfc(a) for x < 0, so neither side loses digits.
-__attribute__((target("avx2,fma"))) void gelu_avx2(float* buf, int64_t n) {
-  const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f);
-  const __m256 sign = _mm256_set1_ps(-0.0f), rsqrt2 = _mm256_set1_ps(0.70710678118654752f);
-  static const float c[10] = {-1.26551223f, 1.00002368f, 0.37409196f, 0.09678418f, -0.18628806f,
-                              0.27886807f,  -1.13520398f, 1.48851587f, -0.82215223f, 0.17087277f};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 x = _mm256_loadu_ps(buf + i);
-    const __m256 a = _mm256_mul_ps(_mm256_andnot_ps(sign, x), rsqrt2);
-    const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(half, a, one));
-    __m256 p = _mm256_set1_ps(c[9]);
-    for (int k = 8; k >= 0; --k) p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(c[k]));
-    const __m256 erfc = _mm256_mul_ps(t, exp256(_mm256_sub_ps(p, _mm256_mul_ps(a, a))));
-    const __m256 neg = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
-    const __m256 onePlusErf = _mm256_blendv_ps(_mm256_sub_ps(two, erfc), erfc, neg);
-    _mm256_storeu_ps(buf + i, _mm256_mul_ps(_mm256_mul_ps(half, x), onePlusErf));
-  }
-  for (; i < n; ++i) buf[i] = 0.5f * buf[i] * std::erfc(buf[i] * -0.70710678118654752f);
-}
+// silu_avx2 and gelu_avx2 (in place over a chunk) are in simd_f32.h, shared with group_norm and geglu.
 
 // Apply f(x) over every element of in[0] into out[0], converting through f32 chunks; `vec`, when given and
 // the CPU has AVX2, does the same on whole chunks.

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "../kernels.h"
+#include "gemm_micro.h"
 #include "parallel.h"
 #include "simd_convert.h"
 
@@ -35,20 +36,6 @@ void run(bool parallel, int64_t n, int64_t grain, const F& fn) {
   else fn(0, n);
 }
 
-// A float buffer aligned to 64 bytes, so packed panel rows never straddle cache lines.
-class AlignedFloats {
- public:
-  explicit AlignedFloats(int64_t n) : raw_(static_cast<size_t>(n) + 16) {
-    const uintptr_t p = reinterpret_cast<uintptr_t>(raw_.data());
-    ptr_ = reinterpret_cast<float*>((p + 63) & ~uintptr_t(63));
-  }
-  float* get() { return ptr_; }
-
- private:
-  std::vector<float> raw_;
-  float* ptr_;
-};
-
 // The B operand of a GEMM, element (k, n): either w[n][k] (linear; `nk`) or b[k][n] (matmul without transB).
 struct WeightView {
   const void* data;
@@ -61,15 +48,6 @@ struct WeightView {
 // ---------------------------------------------------------------------------------------------------
 // Micro-kernels: c[0:MR, 0:NR] (+)= Σ_k ap[k][0:MR] ⊗ bp[k][0:NR], with ap packed as [kc][MR] and bp as [kc][NR].
 // The accumulators are named locals: GCC spills an indexed array of vectors to the stack every step.
-
-using TileFn = void (*)(const float* ap, const float* bp, int64_t kc, float* c, int64_t ldc, bool accumulate);
-
-struct MicroKernel {
-  int64_t mr, nr;
-  int64_t mc_tiles;        // row tiles per task: the A block a task reuses from L2 (≈ 96 rows)
-  int64_t panels_per_task; // B panels per task
-  TileFn tile;
-};
 
 #define SEED_FMA_ROW_AVX2(r) \
   av = _mm256_broadcast_ss(ap + r); \
@@ -179,12 +157,105 @@ void tile_6x16_scalar(const float* ap, const float* bp, int64_t kc, float* c, in
     for (int j = 0; j < 16; ++j) c[r * ldc + j] = accumulate ? c[r * ldc + j] + acc[r][j] : acc[r][j];
 }
 
+// The same tiles with A read in place from row-major rows (element (r, k) at a[r·lda + k]) instead of a
+// packed [kc][MR] tile: conv2d's weight is already [Cout, K] row-major, and packing a large weight (59 MB at
+// 1280 channels) on every call costs more memory traffic than the product itself at low resolution.
+#define SEED_FMA_ROWPTR_AVX2(r) \
+  av = _mm256_broadcast_ss(a##r + k); \
+  c##r##0 = _mm256_fmadd_ps(av, b0, c##r##0); \
+  c##r##1 = _mm256_fmadd_ps(av, b1, c##r##1);
+
+__attribute__((target("avx2,fma"))) void tile_rows_6x16_avx2(const float* a, int64_t lda, const float* bp, int64_t kc, float* c,
+                                                             int64_t ldc, bool accumulate) {
+  for (int r = 0; r < 6; ++r) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 15), _MM_HINT_T0);
+  }
+  const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda, *a4 = a + 4 * lda, *a5 = a + 5 * lda;
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
+         c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  for (int64_t k = 0; k < kc; ++k, bp += 16) {
+    const __m256 b0 = _mm256_load_ps(bp), b1 = _mm256_load_ps(bp + 8);
+    __m256 av;
+    SEED_FMA_ROWPTR_AVX2(0)
+    SEED_FMA_ROWPTR_AVX2(1)
+    SEED_FMA_ROWPTR_AVX2(2)
+    SEED_FMA_ROWPTR_AVX2(3)
+    SEED_FMA_ROWPTR_AVX2(4)
+    SEED_FMA_ROWPTR_AVX2(5)
+  }
+  SEED_STORE_ROW_AVX2(0)
+  SEED_STORE_ROW_AVX2(1)
+  SEED_STORE_ROW_AVX2(2)
+  SEED_STORE_ROW_AVX2(3)
+  SEED_STORE_ROW_AVX2(4)
+  SEED_STORE_ROW_AVX2(5)
+}
+
+#define SEED_FMA_ROWPTR_AVX512(r) \
+  av = _mm512_set1_ps(a##r[k]); \
+  c##r##_0 = _mm512_fmadd_ps(av, b0, c##r##_0); \
+  c##r##_1 = _mm512_fmadd_ps(av, b1, c##r##_1);
+
+__attribute__((target("avx512f,avx512bw,avx512vl,fma"))) void tile_rows_12x32_avx512(const float* a, int64_t lda, const float* bp,
+                                                                                     int64_t kc, float* c, int64_t ldc,
+                                                                                     bool accumulate) {
+  for (int r = 0; r < 12; ++r) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 31), _MM_HINT_T0);
+  }
+  const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda, *a4 = a + 4 * lda, *a5 = a + 5 * lda,
+              *a6 = a + 6 * lda, *a7 = a + 7 * lda, *a8 = a + 8 * lda, *a9 = a + 9 * lda, *a10 = a + 10 * lda,
+              *a11 = a + 11 * lda;
+  __m512 c0_0 = _mm512_setzero_ps(), c0_1 = c0_0, c1_0 = c0_0, c1_1 = c0_0, c2_0 = c0_0, c2_1 = c0_0, c3_0 = c0_0,
+         c3_1 = c0_0, c4_0 = c0_0, c4_1 = c0_0, c5_0 = c0_0, c5_1 = c0_0, c6_0 = c0_0, c6_1 = c0_0, c7_0 = c0_0,
+         c7_1 = c0_0, c8_0 = c0_0, c8_1 = c0_0, c9_0 = c0_0, c9_1 = c0_0, c10_0 = c0_0, c10_1 = c0_0, c11_0 = c0_0,
+         c11_1 = c0_0;
+  for (int64_t k = 0; k < kc; ++k, bp += 32) {
+    const __m512 b0 = _mm512_load_ps(bp), b1 = _mm512_load_ps(bp + 16);
+    __m512 av;
+    SEED_FMA_ROWPTR_AVX512(0)
+    SEED_FMA_ROWPTR_AVX512(1)
+    SEED_FMA_ROWPTR_AVX512(2)
+    SEED_FMA_ROWPTR_AVX512(3)
+    SEED_FMA_ROWPTR_AVX512(4)
+    SEED_FMA_ROWPTR_AVX512(5)
+    SEED_FMA_ROWPTR_AVX512(6)
+    SEED_FMA_ROWPTR_AVX512(7)
+    SEED_FMA_ROWPTR_AVX512(8)
+    SEED_FMA_ROWPTR_AVX512(9)
+    SEED_FMA_ROWPTR_AVX512(10)
+    SEED_FMA_ROWPTR_AVX512(11)
+  }
+  SEED_STORE_ROW_AVX512(0)
+  SEED_STORE_ROW_AVX512(1)
+  SEED_STORE_ROW_AVX512(2)
+  SEED_STORE_ROW_AVX512(3)
+  SEED_STORE_ROW_AVX512(4)
+  SEED_STORE_ROW_AVX512(5)
+  SEED_STORE_ROW_AVX512(6)
+  SEED_STORE_ROW_AVX512(7)
+  SEED_STORE_ROW_AVX512(8)
+  SEED_STORE_ROW_AVX512(9)
+  SEED_STORE_ROW_AVX512(10)
+  SEED_STORE_ROW_AVX512(11)
+}
+
+void tile_rows_6x16_scalar(const float* a, int64_t lda, const float* bp, int64_t kc, float* c, int64_t ldc, bool accumulate) {
+  float acc[6][16] = {};
+  for (int64_t k = 0; k < kc; ++k, bp += 16)
+    for (int r = 0; r < 6; ++r)
+      for (int j = 0; j < 16; ++j) acc[r][j] += a[r * lda + k] * bp[j];
+  for (int r = 0; r < 6; ++r)
+    for (int j = 0; j < 16; ++j) c[r * ldc + j] = accumulate ? c[r * ldc + j] + acc[r][j] : acc[r][j];
+}
+
 const MicroKernel& micro_kernel() {
   static const MicroKernel k = [] {
     const CpuFeatures& f = cpu_features();
-    if (f.avx512f && f.avx512bw && f.avx512vl && f.fma) return MicroKernel{12, 32, 8, 4, tile_12x32_avx512};
-    if (f.avx2 && f.fma) return MicroKernel{6, 16, 16, 8, tile_6x16_avx2};
-    return MicroKernel{6, 16, 16, 8, tile_6x16_scalar};
+    if (f.avx512f && f.avx512bw && f.avx512vl && f.fma) return MicroKernel{12, 32, 8, 4, tile_12x32_avx512, tile_rows_12x32_avx512, "avx512 12x32"};
+    if (f.avx2 && f.fma) return MicroKernel{6, 16, 16, 8, tile_6x16_avx2, tile_rows_6x16_avx2, "avx2 6x16"};
+    return MicroKernel{6, 16, 16, 8, tile_6x16_scalar, tile_rows_6x16_scalar, "scalar 6x16"};
   }();
   return k;
 }
@@ -495,6 +566,8 @@ void finish(const float* c, int64_t rows, int64_t cols, const TensorView* bias, 
 }
 
 }  // namespace
+
+const MicroKernel& gemm_micro_kernel() { return micro_kernel(); }
 
 // check_linear / check_matmul have established the shapes and dtypes these rely on.
 void seed_cpu_linear(OpCall& call, const NoArgs&) {

@@ -1,7 +1,9 @@
 // Fused attention on CUDA: one block per (batch, query head, query). Keys are taken in chunks of 128: each
 // thread scores one key of the chunk (q in shared memory), the block updates the running max and sum once
-// per chunk (online softmax), and thread d accumulates output dim d (and d + 128 for D up to 256) over the
-// chunk's values. Causal (with qOffset for KV caches), additive f32 masks, grouped-query heads, kvLen.
+// per chunk (online softmax), and thread d accumulates output dims d, d + 128, d + 256 and d + 384 (D up to
+// 512: the VAE's single-head mid-block attention) over the chunk's values. No score matrix is stored: a
+// chunk's 128 probabilities live in shared memory, so any number of keys (9,216 and more) takes the same
+// memory. Causal (with qOffset for KV caches), additive f32 masks, grouped-query heads, kvLen.
 // A query whose every key is masked gets zeros.
 #include "../kernels.h"
 #include "common.cuh"
@@ -11,7 +13,8 @@ namespace cuda {
 namespace {
 
 constexpr int kChunk = 128;  // keys per step = threads per block
-constexpr int kMaxD = 256;
+constexpr int kMaxD = 512;
+constexpr int kDimsPerThread = kMaxD / kChunk;  // output dims each thread accumulates
 
 struct Attn {
   const void* q;
@@ -45,7 +48,7 @@ __global__ void attention_kernel(Attn a) {
   if (a.mask) mrow = a.mask + (a.mask_heads == 0 ? i * a.mask_cols : ((b * a.mask_heads + (a.mask_heads == 1 ? 0 : h)) * a.Tq + i) * a.mask_cols);
   __syncthreads();
 
-  float m = -INFINITY, l = 0.0f, acc0 = 0.0f, acc1 = 0.0f;
+  float m = -INFINITY, l = 0.0f, acc[kDimsPerThread] = {};
   for (int64_t j0 = 0; j0 < limit; j0 += kChunk) {
     const int64_t j = j0 + tid;
     float s = -INFINITY;
@@ -65,28 +68,30 @@ __global__ void attention_kernel(Attn a) {
     const float psum = block_sum(p);  // also orders the ps[] writes before the reads below
     l = l * corr + psum;
     m = mnew;
-    acc0 *= corr;
-    acc1 *= corr;
+#pragma unroll
+    for (int r = 0; r < kDimsPerThread; ++r) acc[r] *= corr;
     const int64_t nj = (limit - j0) < kChunk ? (limit - j0) : kChunk;
     for (int64_t jj = 0; jj < nj; ++jj) {
       const float pj = ps[jj];
       if (pj == 0.0f) continue;
       const int64_t vo = ((b * a.Tk + j0 + jj) * a.Hkv + hk) * a.D;
-      if (tid < a.D) acc0 = fmaf(pj, ld(a.v, a.t, vo + tid), acc0);
-      if (tid + kChunk < a.D) acc1 = fmaf(pj, ld(a.v, a.t, vo + tid + kChunk), acc1);
+#pragma unroll
+      for (int r = 0; r < kDimsPerThread; ++r)
+        if (tid + r * kChunk < a.D) acc[r] = fmaf(pj, ld(a.v, a.t, vo + tid + r * kChunk), acc[r]);
     }
     __syncthreads();  // ps[] is rewritten by the next chunk
   }
   const float inv = l > 0.0f ? 1.0f / l : 0.0f;
   const int64_t oo = ((b * a.Tq + i) * a.Hq + h) * a.D;
-  if (tid < a.D) st(a.o, a.t, oo + tid, acc0 * inv);
-  if (tid + kChunk < a.D) st(a.o, a.t, oo + tid + kChunk, acc1 * inv);
+#pragma unroll
+  for (int r = 0; r < kDimsPerThread; ++r)
+    if (tid + r * kChunk < a.D) st(a.o, a.t, oo + tid + r * kChunk, acc[r] * inv);
 }
 
 }  // namespace
 }  // namespace cuda
 
-// check_attention has established the shapes, the kv heads dividing the query heads, D ≤ 256, kvLen ≤ Tk,
+// check_attention has established the shapes, the kv heads dividing the query heads, D ≤ 512, kvLen ≤ Tk,
 // and the mask's layout ([Tq, ≥kvLen] or [B, 1|Hq, Tq, ≥kvLen]).
 void seed_cuda_attention(OpCall& call, const AttentionArgs& args) {
   using namespace cuda;
@@ -99,7 +104,7 @@ void seed_cuda_attention(OpCall& call, const AttentionArgs& args) {
   a.D = q.shape[3];
   a.Tk = k.shape[1];
   a.Hkv = k.shape[2];
-  if (a.D > kMaxD) return call.fail("head dim above 256 is not supported on CUDA");  // also refused by check_attention
+  if (a.D > kMaxD) return call.fail("head dim above 512 is not supported on CUDA");  // also refused by check_attention
   a.kvLen = args.kvLen;
   a.qOffset = args.qOffset;
   a.causal = args.causal;

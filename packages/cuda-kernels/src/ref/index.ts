@@ -6,6 +6,7 @@
 
 export { attention } from './attention.js';
 export { add, cast, erf, gelu, mul, relu, scale, silu, tanh } from './elementwise.js';
+export { conv2d, geglu, groupNorm, upsampleNearest2x } from './image.js';
 export { codebookNearest, concat, embedding, permute, setSlice, slice, transpose } from './layout.js';
 export { linear, matmul } from './linear.js';
 export { argmax, layernorm, rmsnorm, softmax } from './norm.js';

@@ -29,6 +29,28 @@ for (const device of devices()) {
       expect(() => ops.setSlice(x, z([2, 4]), [2, 0])).toThrow(/does not fit/);
     });
 
+    it('the image ops name the argument that is wrong', () => {
+      const img = z([1, 4, 5, 5]);
+      const w = z([8, 4, 3, 3]);
+      expect(() => ops.conv2d(img, z([8, 3, 3, 3]), undefined, { stride: 1, padding: 1 })).toThrow(
+        /^conv2d: weight must be \[Cout, 4, kh, kw\]/,
+      );
+      expect(() => ops.conv2d(img, w, z([7]), { stride: 1, padding: 1 })).toThrow(/^conv2d: bias must be \[8\]/);
+      expect(() => ops.conv2d(img, w, undefined, { stride: 0, padding: 1 })).toThrow(/^conv2d: stride must be/);
+      expect(() => ops.conv2d(img, w, undefined, { stride: 1, padding: -1 })).toThrow(/^conv2d: padding must be/);
+      expect(() => ops.conv2d(z([1, 4, 1, 1]), w, undefined, { stride: 1, padding: 0 })).toThrow(
+        /^conv2d: the padded input 1×1 is smaller than the kernel 3×3/,
+      );
+      expect(() => ops.groupNorm(img, z([4]), z([4]), 3, 1e-5)).toThrow(/^group_norm: groups must be .* dividing/);
+      expect(() => ops.groupNorm(img, z([5]), z([4]), 2, 1e-5)).toThrow(/^group_norm: weight must be \[4\]/);
+      expect(() => ops.groupNorm(img, z([4]), z([4]), 2, -1)).toThrow(/^group_norm: eps must be/);
+      expect(() => ops.upsampleNearest2x(z([4, 5, 5]))).toThrow(/^upsample_nearest2x: x must be \[B, C, H, W\]/);
+      expect(() => ops.geglu(z([2, 5]))).toThrow(/^geglu: x must be \[\.\.\., 2F\]/);
+      expect(() => ops.attention(z([1, 2, 1, 513]), z([1, 2, 1, 513]), z([1, 2, 1, 513]))).toThrow(
+        /^attention: head dim 513 is larger than 512/,
+      );
+    });
+
     it('out-of-range ids are found when the kernel runs and reported by the read, against that op only', async () => {
       const ids = tensor(new Int32Array([0, 2, 3]), [3], on);
       const bad = ops.embedding(x, ids);

@@ -362,6 +362,116 @@ for (const device of backends) {
           }
     });
 
+    it('attention for long sequences: head dims 4–16 and 512 over thousands of keys (no score matrix)', async () => {
+      // The VAE mid-block's single head of 512 over 2,048 keys (128 queries keep the f64 reference quick), a
+      // tiny model's heads of 8 over 3,000 keys, head dims 4 and 16, and 512 with a cross-attention length.
+      const cases = [
+        { B: 1, Tq: 128, Tk: 2048, Hq: 1, Hkv: 1, D: 512 },
+        { B: 1, Tq: 1000, Tk: 3000, Hq: 1, Hkv: 1, D: 8 },
+        { B: 2, Tq: 300, Tk: 1500, Hq: 2, Hkv: 2, D: 4 },
+        { B: 1, Tq: 70, Tk: 2100, Hq: 2, Hkv: 1, D: 16 },
+        { B: 1, Tq: 3, Tk: 77, Hq: 1, Hkv: 1, D: 512 },
+      ];
+      for (const dtype of FLOATS)
+        for (const c of cases) {
+          if (dtype !== 'f32' && c.Tq * c.Tk * c.D > 5e7) continue; // the f64 reference is the slow part: once is enough
+          const r = rng();
+          const q = rnd([c.B, c.Tq, c.Hq, c.D], dtype, r);
+          const k = rnd([c.B, c.Tk, c.Hkv, c.D], dtype, r);
+          const v = rnd([c.B, c.Tk, c.Hkv, c.D], dtype, r);
+          await check(
+            ops.attention(q.t, k.t, v.t),
+            ref.attention(q.r, k.r, v.r),
+            1,
+            `attention ${dtype} ${JSON.stringify(c)}`,
+          );
+        }
+    });
+
+    it('conv2d: 3×3 pad 1 stride 1 and 2, 1×1, odd sizes; f32/f16/bf16 weights, with and without bias', async () => {
+      const cases = [
+        { B: 2, Cin: 5, H: 9, W: 7, Cout: 7, k: 3, stride: 1, padding: 1 },
+        { B: 1, Cin: 8, H: 10, W: 13, Cout: 13, k: 3, stride: 2, padding: 1 },
+        { B: 2, Cin: 9, H: 6, W: 5, Cout: 17, k: 1, stride: 1, padding: 0 },
+        { B: 1, Cin: 40, H: 12, W: 11, Cout: 35, k: 3, stride: 1, padding: 1 }, // K = 360: two K blocks
+        { B: 1, Cin: 3, H: 7, W: 8, Cout: 4, k: 3, stride: 2, padding: 0 },
+        { B: 1, Cin: 2, H: 3, W: 3, Cout: 3, k: 3, stride: 1, padding: 2 },
+        { B: 1, Cin: 4, H: 1, W: 67, Cout: 5, k: 3, stride: 1, padding: 1 }, // pixels run across panels
+        { B: 3, Cin: 6, H: 4, W: 5, Cout: 200, k: 3, stride: 1, padding: 1 }, // few pixels: M split across tasks
+      ];
+      for (const xd of FLOATS)
+        for (const wd of FLOATS)
+          for (const c of cases) {
+            if (xd !== 'f32' && wd !== xd) continue; // activations f32 with every weight dtype; else one dtype
+            const r = rng();
+            const x = rnd([c.B, c.Cin, c.H, c.W], xd, r);
+            const w = rnd([c.Cout, c.Cin, c.k, c.k], wd, r, 1 / Math.sqrt(c.Cin * c.k * c.k));
+            const b = rnd([c.Cout], wd, r);
+            const opts = { stride: c.stride, padding: c.padding };
+            const what = `conv2d ${xd}×${wd} ${JSON.stringify(c)}`;
+            await check(ops.conv2d(x.t, w.t, undefined, opts), ref.conv2d(x.r, w.r, undefined, opts), 1, what);
+            await check(ops.conv2d(x.t, w.t, b.t, opts), ref.conv2d(x.r, w.r, b.r, opts), 1, `${what} +bias`);
+          }
+    });
+
+    it('conv2d at a UNet width: 64 → 96 channels, 3×3, 24×20 (several row tiles, K blocks and pixel blocks)', async () => {
+      const r = rng();
+      const x = rnd([2, 64, 24, 20], 'f32', r);
+      const w = rnd([96, 64, 3, 3], 'f16', r, 1 / 24);
+      const b = rnd([96], 'f32', r);
+      for (const stride of [1, 2]) {
+        const opts = { stride, padding: 1 };
+        await check(
+          ops.conv2d(x.t, w.t, b.t, opts),
+          ref.conv2d(x.r, w.r, b.r, opts),
+          2,
+          `conv2d wide stride ${stride}`,
+        );
+      }
+    });
+
+    it('group_norm with and without fused SiLU: 1-D to 3-D spatial, 1 to C groups', async () => {
+      const cases: [number[], number][] = [
+        [[2, 8, 5, 3], 4],
+        [[1, 6, 7], 3],
+        [[3, 4], 2],
+        [[1, 32, 33, 9], 32],
+        [[2, 12, 3, 2, 2], 1],
+        [[1, 4, 70, 70], 2], // groups of 9,800: several chunks
+      ];
+      for (const dtype of FLOATS)
+        for (const [shape, groups] of cases) {
+          const r = rng();
+          const x = rnd(shape, dtype, r, 2);
+          const w = rnd([shape[1]], dtype, r);
+          const b = rnd([shape[1]], 'f32', r);
+          for (const silu of [false, true])
+            await check(
+              ops.groupNorm(x.t, w.t, b.t, groups, 1e-6, { silu }),
+              ref.groupNorm(x.r, w.r, b.r, groups, 1e-6, { silu }),
+              4,
+              `group_norm ${dtype} ${shape} g${groups} silu ${silu}`,
+            );
+        }
+    });
+
+    it('upsample_nearest2x and geglu', async () => {
+      for (const dtype of FLOATS) {
+        for (const shape of [
+          [1, 1, 1, 1],
+          [2, 3, 5, 7],
+          [1, 2, 16, 33],
+        ]) {
+          const x = rnd(shape, dtype, rng());
+          await check(ops.upsampleNearest2x(x.t), ref.upsampleNearest2x(x.r), 1, `upsample ${dtype} ${shape}`);
+        }
+        for (const shape of [[2], [3, 10], [2, 5, 66], [1, 4097 * 2]]) {
+          const x = rnd(shape, dtype, rng(), 3);
+          await check(ops.geglu(x.t), ref.geglu(x.r), 3, `geglu ${dtype} ${shape}`);
+        }
+      }
+    });
+
     it('every op of the table has conformance cases on this device', () => {
       const missing = OP_NAMES.filter((op) => !ran.get(device)?.has(op));
       expect(missing).toEqual([]);
