@@ -2,13 +2,12 @@
  * @seed/diffusion-decoder: the SD-2.1-unCLIP decoder that turns SEED's 1024-d unCLIP image embedding into a
  * picture, from the published diffusers folder: configs, weight tables, schedulers (PNDM/PLMS, DDIM,
  * DPM-Solver++ 2M), the image-embedding conditioning, seeded noise, the CLIP tokenizer, and the UNet / VAE /
- * CLIP text model code (the UNet and VAE wait for the image ops of @seed/cuda-kernels).
+ * CLIP text model code on the ops of @seed/cuda-kernels.
  */
 export * from './conditioning.js';
 export * from './config/index.js';
 export { DiffusionDecoder, type GenerateOptions } from './diffusion-decoder.js';
 export { encodeImage, type ImageFormat, type RgbImage, toRgb8 } from './image.js';
-export { type ImageOps, imageOpsAvailable } from './kernels.js';
 export {
   componentWeightsPath,
   type DecoderConfigs,

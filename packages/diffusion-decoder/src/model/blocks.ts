@@ -1,6 +1,5 @@
 /**
  * Blocks shared by the UNet and the VAE decoder (diffusers semantics, reference/unclip-decoder.md §2.3–2.6).
- * NOT YET RUN: they need the conv2d / group_norm / upsample / geglu ops (see ../kernels.ts).
  * Letters: B batch, C channels, H×W spatial, T tokens (= H·W), S context tokens, D head dim.
  */
 import type { Tensor } from '@seed/cuda-kernels';

@@ -1,7 +1,6 @@
 /**
  * UNet2DConditionModel forward (reference/unclip-decoder.md §2.1–2.7), one call:
  *   sample [B, Cin, h, w], timestep t, context [B, S, Ck], classLabels [B, P] → prediction [B, Cout, h, w].
- * NOT YET RUN: needs the conv2d / group_norm / upsample / geglu ops (../kernels.ts).
  */
 import { type Tensor, tensor } from '@seed/cuda-kernels';
 import { timestepEmbedding } from '../conditioning.js';

@@ -3,8 +3,6 @@
  * about [−1, 1]. z = latents / scaling_factor (+ shift) → post_quant_conv → decoder.conv_in → mid (resnet,
  * single-head spatial attention, resnet) → up blocks (resnets, nearest 2× + conv) → GroupNorm+SiLU →
  * conv_out. Every GroupNorm here has eps 1e-6; resnets have no time input.
- * NOT YET RUN: needs the conv2d / group_norm / upsample ops (../kernels.ts), and the fused attention for one
- * head of 512 over 9216 tokens (the current kernel takes head dims up to 256).
  */
 import type { Tensor } from '@seed/cuda-kernels';
 import { VAE_NORM_EPS, type VaeConfig } from '../config/vae.js';
