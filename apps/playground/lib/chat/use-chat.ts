@@ -57,6 +57,14 @@ export function useChat(): Chat {
     return () => clearTimeout(t);
   }, [state.messages, restoredFromStorage]);
 
+  // …and at once when the page goes away (reload, tab closed), so that the last moment is not lost.
+  useEffect(() => {
+    if (!restoredFromStorage) return;
+    const flush = () => saveMessages(latest.current);
+    window.addEventListener('pagehide', flush);
+    return () => window.removeEventListener('pagehide', flush);
+  }, [restoredFromStorage]);
+
   const busy = state.messages.some((m) => m.status === 'pending' || m.status === 'streaming');
 
   const run = useCallback(async (conversation: ChatMessage[], user: ChatMessage | undefined, draw: boolean) => {
@@ -121,6 +129,7 @@ export function useChat(): Chat {
     current.current?.controller.abort();
     for (const c of redraws.current.values()) c.abort();
     dispatch({ type: 'replace', messages: [] });
+    saveMessages([]);
   }, []);
 
   const redraw = useCallback((messageId: string, imageId: string, codes: number[]) => {
