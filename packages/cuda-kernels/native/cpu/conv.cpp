@@ -15,7 +15,6 @@
 // the GEMM does. C is updated once per K block: kc/4 flops per byte of C traffic, so it need not stay in cache.
 // Packing costs one copy per (K row, column) against Cout FMAs, a few percent at the UNet's widths.
 #include <algorithm>
-#include <cstring>
 #include <vector>
 
 #include "../kernels.h"
@@ -38,43 +37,61 @@ struct ConvGeom {
 // The B panels for im2col rows [k0, k0 + kc) and columns [n0, n0 + nc): panel p holds columns n0 + p·nr …
 // as [kc][nr], zeros past nc and in the padding. A panel's columns are runs along output rows (a run never
 // crosses a row, so never a batch row); with stride 1 each run reads one contiguous span of an input row.
-void pack_cols(const ConvGeom& g, int64_t k0, int64_t kc, int64_t n0, int64_t nc, int64_t nr, float* bp) {
+// The divisions (tap of a K row, pixel of a column) are done once per K row and once per run, not per
+// element: packing is on the critical path (one copy per element against Cout FMAs).
+struct Run {
+  int64_t j, len;      // columns [j, j + len) of the panel
+  int64_t plane;       // offset of batch row b's channel 0
+  int64_t iy0, ix0;    // input position of the run's first pixel for tap (0, 0): oy·s − p, ox·s − p
+};
+struct Tap {
+  int64_t offset, ky, kx;  // ci·H·W, and the tap
+};
+
+void pack_cols(const ConvGeom& g, int64_t k0, int64_t kc, int64_t n0, int64_t nc, int64_t nr, float* bp, std::vector<Tap>& taps,
+               std::vector<Run>& runs) {
+  taps.resize(kc);
+  for (int64_t kk = 0; kk < kc; ++kk) {
+    const ConvTap t = conv_tap(k0 + kk, g.kh, g.kw);
+    taps[kk] = {t.ci * g.H * g.W, t.ky, t.kx};
+  }
   const int64_t panels = (nc + nr - 1) / nr;
   for (int64_t p = 0; p < panels; ++p) {
     const int64_t j0 = n0 + p * nr, cols = std::min(nr, n0 + nc - j0);
+    runs.clear();
+    for (int64_t j = 0; j < cols;) {
+      const int64_t n = j0 + j, b = n / g.P, pix = n % g.P, oy = pix / g.Wo, ox = pix % g.Wo;
+      const int64_t len = std::min(cols - j, g.Wo - ox);
+      runs.push_back({j, len, b * g.Cin * g.H * g.W, oy * g.stride - g.pad, ox * g.stride - g.pad});
+      j += len;
+    }
     float* panel = bp + p * kc * nr;
     for (int64_t kk = 0; kk < kc; ++kk) {
-      const ConvTap t = conv_tap(k0 + kk, g.kh, g.kw);
+      const Tap& t = taps[kk];
       float* dst = panel + kk * nr;
-      int64_t j = 0;
-      while (j < cols) {
-        const int64_t n = j0 + j, b = n / g.P, pix = n % g.P, oy = pix / g.Wo, ox = pix % g.Wo;
-        const float* plane = g.x + (b * g.Cin + t.ci) * g.H * g.W;
-        const int64_t run = std::min(cols - j, g.Wo - ox);
-        const int64_t iy = oy * g.stride - g.pad + t.ky;
-        float* d = dst + j;
+      for (const Run& r : runs) {
+        const int64_t iy = r.iy0 + t.ky, ix0 = r.ix0 + t.kx;
+        float* d = dst + r.j;
         if (iy < 0 || iy >= g.H) {
-          std::fill(d, d + run, 0.0f);
+          std::fill(d, d + r.len, 0.0f);
+          continue;
+        }
+        const float* row = g.x + r.plane + t.offset + iy * g.W;
+        if (g.stride == 1) {
+          // Pixels u of the run read ix0 + u, inside the row for u in [lo, hi).
+          const int64_t lo = std::min(r.len, std::max<int64_t>(0, -ix0));
+          const int64_t hi = std::max(lo, std::min(r.len, g.W - ix0));
+          for (int64_t u = 0; u < lo; ++u) d[u] = 0.0f;
+          for (int64_t u = lo; u < hi; ++u) d[u] = row[ix0 + u];
+          for (int64_t u = hi; u < r.len; ++u) d[u] = 0.0f;
         } else {
-          const float* row = plane + iy * g.W;
-          const int64_t ix0 = ox * g.stride - g.pad + t.kx;
-          if (g.stride == 1) {
-            // Pixels u of the run read ix0 + u, inside the row for u in [lo, hi).
-            const int64_t lo = std::min(run, std::max<int64_t>(0, -ix0));
-            const int64_t hi = std::max(lo, std::min(run, g.W - ix0));
-            std::fill(d, d + lo, 0.0f);
-            if (hi > lo) std::memcpy(d + lo, row + ix0 + lo, static_cast<size_t>(hi - lo) * sizeof(float));
-            std::fill(d + hi, d + run, 0.0f);
-          } else {
-            for (int64_t u = 0; u < run; ++u) {
-              const int64_t ix = ix0 + u * g.stride;
-              d[u] = ix >= 0 && ix < g.W ? row[ix] : 0.0f;
-            }
+          for (int64_t u = 0; u < r.len; ++u) {
+            const int64_t ix = ix0 + u * g.stride;
+            d[u] = ix >= 0 && ix < g.W ? row[ix] : 0.0f;
           }
         }
-        j += run;
       }
-      std::fill(dst + cols, dst + nr, 0.0f);  // past the last pixel
+      for (int64_t j = cols; j < nr; ++j) dst[j] = 0.0f;  // past the last column
     }
   }
 }
@@ -128,14 +145,16 @@ void seed_cpu_conv2d(OpCall& call, const Conv2dArgs& args) {
 
   parallel_for(nblocks * mgroups, 1, [&](int64_t t0, int64_t t1) {
     AlignedFloats bpack(kKC * ncb);
-    std::vector<float> edge(mr * nr), a_edge(mr * kKC, 0.0f);  // a_edge: the last row tile's rows, zero past M
+    std::vector<float> edge(mr * nr), a_edge(mr * kKC, 0.0f);
+    std::vector<Tap> taps;
+    std::vector<Run> runs;  // a_edge: the last row tile's rows, zero past M
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t n0 = (t / mgroups) * ncb, nc = std::min(ncb, N - n0), panels = (nc + nr - 1) / nr;
       const int64_t g0 = (t % mgroups) * group_tiles, g1 = std::min(mtiles, g0 + group_tiles);
       for (int64_t k0 = 0; k0 < K; k0 += kKC) {
         const int64_t kc = std::min(kKC, K - k0);
         const bool accumulate = k0 > 0;
-        pack_cols(g, k0, kc, n0, nc, nr, bpack.get());
+        pack_cols(g, k0, kc, n0, nc, nr, bpack.get(), taps, runs);
         if (M % mr != 0 && g1 == mtiles)
           for (int64_t r = 0; r < M % mr; ++r) {
             const float* src = A + ((mtiles - 1) * mr + r) * K + k0;
