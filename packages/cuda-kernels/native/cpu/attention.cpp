@@ -1,13 +1,15 @@
 // Fused attention on the CPU: one pass over the keys with an online softmax (running max and sum), so no
-// [Tq, Tk] score matrix is ever stored. Keys are taken in chunks of 64 (scores, then one max/rescale step
-// per chunk). Grouped-query heads read kv head h / (Hq / Hkv). Two paths:
+// [Tq, Tk] score matrix is ever stored. Grouped-query heads read kv head h / (Hq / Hkv). Any head dim (the
+// op allows up to 512: the VAE's single head) and any sequence length: memory is O(block), never O(Tq·Tk).
+// Two paths:
 //  - few queries (decode): work items are (batch, query head, block of up to 4 queries) sharing each
-//    key/value row load, with hand prefetching of the strided K/V rows;
-//  - many queries (prefill, ViT / Q-Former / decoder blocks) with AVX2: blocks of 16 queries; each key
-//    chunk is converted once into a transposed K tile [D][64] and a V tile [64][D], scores are computed
-//    vectorised over keys (no horizontal sums), exponentials with a vector exp, and P·V vectorised over D.
-// Any head dim (the op allows up to 512: the VAE's single head) and any sequence length: per-thread buffers
-// are O(D · 64), never O(Tq · Tk), so 9,216 tokens attend in the same memory as 77.
+//    key/value row load, with hand prefetching of the strided K/V rows; keys in chunks of 64;
+//  - many queries (prefill, ViT / Q-Former, the UNet's and VAE's spatial attention over thousands of
+//    tokens), with AVX2: flash attention on the GEMM micro-kernels (gemm_micro.h). A work item is a block
+//    of 16 row tiles of queries (192 with AVX-512) of one head; per block of 128 keys it computes the scores
+//    S = Q·Kᵀ as a small GEMM (K packed transposed into panels), updates the running max / sum and turns S
+//    into probabilities P in place (vector exp), and adds P·V (V packed into panels) to the accumulator,
+//    rescaled first. Both products run at the micro-kernel's FMA rate instead of one load per FMA.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -15,6 +17,7 @@
 
 #include "../kernels.h"
 #include "common.h"
+#include "gemm_micro.h"
 #include "parallel.h"
 #include "simd_f32.h"
 
@@ -24,39 +27,6 @@ namespace {
 constexpr int64_t kQBlock = 4;     // queries sharing each key/value load
 constexpr int64_t kKeyChunk = 64;  // keys per online-softmax step
 constexpr int64_t kPrefetch = 12;   // rows ahead to prefetch
-constexpr int64_t kPQ = 16;         // prefill path: queries per work item
-
-// acc[0, 8·NV) += Σ_jj p[jj] · rows[jj][0, 8·NV): the accumulator stays in NV registers across the keys.
-template <int NV>
-__attribute__((target("avx2,fma"))) inline void pv_block(float* acc, const float* p, const float* const* rows, int64_t d0, int64_t nj) {
-  __m256 a[NV];
-  for (int c = 0; c < NV; ++c) a[c] = _mm256_loadu_ps(acc + 8 * c);
-  for (int64_t jj = 0; jj < nj; ++jj) {
-    if (p[jj] == 0.0f) continue;  // masked keys
-    const __m256 pj = _mm256_set1_ps(p[jj]);
-    const float* vr = rows[jj] + d0;
-    for (int c = 0; c < NV; ++c) a[c] = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vr + 8 * c), a[c]);
-  }
-  for (int c = 0; c < NV; ++c) _mm256_storeu_ps(acc + 8 * c, a[c]);
-}
-
-__attribute__((target("avx2,fma"))) void pv_avx2(float* acc, const float* p, const float* const* rows, int64_t D, int64_t nj) {
-  int64_t d0 = 0;
-  for (; d0 + 64 <= D; d0 += 64) pv_block<8>(acc + d0, p, rows, d0, nj);
-  switch ((D - d0) / 8) {
-    case 7: pv_block<7>(acc + d0, p, rows, d0, nj); break;
-    case 6: pv_block<6>(acc + d0, p, rows, d0, nj); break;
-    case 5: pv_block<5>(acc + d0, p, rows, d0, nj); break;
-    case 4: pv_block<4>(acc + d0, p, rows, d0, nj); break;
-    case 3: pv_block<3>(acc + d0, p, rows, d0, nj); break;
-    case 2: pv_block<2>(acc + d0, p, rows, d0, nj); break;
-    case 1: pv_block<1>(acc + d0, p, rows, d0, nj); break;
-    default: break;
-  }
-  d0 += (D - d0) / 8 * 8;
-  for (; d0 < D; ++d0)
-    for (int64_t jj = 0; jj < nj; ++jj) acc[d0] += p[jj] * rows[jj][d0];
-}
 
 struct PrefillArgs {
   const TensorView *q, *k, *v, *o, *mask;
@@ -65,85 +35,122 @@ struct PrefillArgs {
   float scale;
 };
 
-// One work item of the prefill path: queries i0 .. i0+nq (nq ≤ kPQ) of head h in batch b.
-__attribute__((target("avx2,fma"))) void attend_prefill_avx2(const PrefillArgs& a, int64_t b, int64_t h, int64_t i0, int64_t nq,
-                                                             std::vector<float>& qb, std::vector<float>& acc,
-                                                             std::vector<float>& kT, std::vector<float>& vc) {
-  const int64_t D = a.D, hk = h / a.group;
+constexpr int64_t kFlashTiles = 16;   // query row tiles per work item (K/V packing is shared by them)
+constexpr int64_t kMaxMR = 12;       // the largest micro-kernel's rows (gemm_micro.h)
+constexpr int64_t kFlashKeys = 128;   // keys per block (a multiple of every micro-kernel's nr)
+
+inline int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
+
+// Per-thread buffers of the flash path, sized for one work item.
+struct FlashBuffers {
+  int64_t Dp, mq;
+  std::vector<float> qs, s, acc, row;  // Q block [mq][D] (scaled), scores / probabilities [mq][keys], acc [mq][Dp]
+  AlignedFloats kp, vp;                // K panels [D][nr] per nr keys, V panels [keys][nr] per nr dims
+  FlashBuffers(int64_t D, int64_t mq_, int64_t nr)
+      : Dp(round_up(D, nr)), mq(mq_), qs(mq_ * D), s(mq_ * kFlashKeys), acc(mq_ * round_up(D, nr)), row(D),
+        kp(D * kFlashKeys), vp(kFlashKeys * round_up(D, nr)) {}
+};
+
+// Queries i0 .. i0 + nq (nq ≤ f.mq) of head h in batch b.
+__attribute__((target("avx2,fma"))) void attend_flash(const PrefillArgs& a, const MicroKernel& mk, int64_t b, int64_t h, int64_t i0,
+                                                      int64_t nq, FlashBuffers& f) {
+  const int64_t D = a.D, Dp = f.Dp, mr = mk.mr, nr = mk.nr, hk = h / a.group;
+  const int64_t mq = round_up(nq, mr);  // rows computed (past nq: zero queries, never stored)
   const float neg_inf = -std::numeric_limits<float>::infinity();
-  float m[kPQ], l[kPQ], sc[kKeyChunk];
-  int64_t limit[kPQ];
-  const float* mrow[kPQ];
-  const float* rows[kKeyChunk];
+  float m[kFlashTiles * kMaxMR], l[kFlashTiles * kMaxMR];
+  int64_t limit[kFlashTiles * kMaxMR];
+  const float* mrow[kFlashTiles * kMaxMR];
   int64_t jmax = 0;
-  for (int64_t r = 0; r < nq; ++r) {
-    const int64_t i = i0 + r;
-    row_to_f32(a.q->data, a.q->dtype, ((b * a.Tq + i) * a.Hq + h) * D, D, qb.data() + r * D);
-    for (int64_t d = 0; d < D; ++d) qb[r * D + d] *= a.scale;
-    std::fill(acc.begin() + r * D, acc.begin() + (r + 1) * D, 0.0f);
+  for (int64_t r = 0; r < mq; ++r) {
+    float* qr = f.qs.data() + r * D;
     m[r] = neg_inf;
     l[r] = 0;
+    limit[r] = 0;
+    mrow[r] = nullptr;
+    std::fill(f.acc.begin() + r * Dp, f.acc.begin() + (r + 1) * Dp, 0.0f);
+    if (r >= nq) {
+      std::fill(qr, qr + D, 0.0f);
+      continue;
+    }
+    const int64_t i = i0 + r;
+    row_to_f32(a.q->data, a.q->dtype, ((b * a.Tq + i) * a.Hq + h) * D, D, qr);
+    for (int64_t d = 0; d < D; ++d) qr[d] *= a.scale;
     limit[r] = a.causal ? std::max<int64_t>(0, std::min(a.kvLen, a.qOffset + i + 1)) : a.kvLen;
     jmax = std::max(jmax, limit[r]);
     mrow[r] = !a.mask ? nullptr
               : a.mHeads == 0 ? a.mask->as<float>() + i * a.mCols
                               : a.mask->as<float>() + ((b * a.mHeads + (a.mHeads == 1 ? 0 : h)) * a.Tq + i) * a.mCols;
   }
-  const bool f32 = a.k->dtype == DType::F32;
-  for (int64_t j0 = 0; j0 < jmax; j0 += kKeyChunk) {
-    const int64_t nj = std::min(kKeyChunk, jmax - j0);
-    // ---- this chunk's K, transposed to [D][64] (zero-padded), and its V rows as f32 ----
-    for (int64_t jj = 0; jj < kKeyChunk; ++jj) {
+  for (int64_t j0 = 0; j0 < jmax; j0 += kFlashKeys) {
+    const int64_t nj = std::min(kFlashKeys, jmax - j0), njp = round_up(nj, nr);
+    // ---- K panels [D][nr] and V panels [njp][nr], zero past nj and past D (0 · garbage could be NaN) ----
+    for (int64_t jj = 0; jj < njp; ++jj) {
+      float* kcol = f.kp.get() + (jj / nr) * D * nr + jj % nr;
+      float* vrow = f.vp.get() + jj * nr;  // row jj of V panel 0; panel q starts q·njp·nr further
       if (jj >= nj) {
-        for (int64_t d = 0; d < D; ++d) kT[d * kKeyChunk + jj] = 0.0f;
+        for (int64_t d = 0; d < D; ++d) kcol[d * nr] = 0.0f;
+        for (int64_t q = 0; q < Dp / nr; ++q) std::fill(vrow + q * njp * nr, vrow + q * njp * nr + nr, 0.0f);
         continue;
       }
       const int64_t kvoff = ((b * a.Tk + j0 + jj) * a.Hkv + hk) * D;
-      const float* kr = f32 ? a.k->as<float>() + kvoff : (row_to_f32(a.k->data, a.k->dtype, kvoff, D, vc.data() + jj * D), vc.data() + jj * D);
-      for (int64_t d = 0; d < D; ++d) kT[d * kKeyChunk + jj] = kr[d];
-      if (f32) rows[jj] = a.v->as<float>() + kvoff;
-      else {
-        row_to_f32(a.v->data, a.v->dtype, kvoff, D, vc.data() + jj * D);
-        rows[jj] = vc.data() + jj * D;
+      row_to_f32(a.k->data, a.k->dtype, kvoff, D, f.row.data());
+      for (int64_t d = 0; d < D; ++d) kcol[d * nr] = f.row[d];
+      row_to_f32(a.v->data, a.v->dtype, kvoff, D, f.row.data());
+      for (int64_t q = 0; q < Dp / nr; ++q) {
+        float* dst = vrow + q * njp * nr;
+        const int64_t d0 = q * nr, n = std::min(nr, D - d0);
+        std::copy(f.row.data() + d0, f.row.data() + d0 + n, dst);
+        std::fill(dst + n, dst + nr, 0.0f);
       }
     }
-    for (int64_t r = 0; r < nq; ++r) {
-      if (j0 >= limit[r]) continue;  // causal: this chunk is entirely in this query's future
-      // ---- scores over the chunk, 8 lanes of keys at a time ----
-      __m256 s[8];
-      for (int c = 0; c < 8; ++c) s[c] = _mm256_setzero_ps();
-      const float* qr = qb.data() + r * D;
-      for (int64_t d = 0; d < D; ++d) {
-        const __m256 qd = _mm256_set1_ps(qr[d]);
-        const float* kt = kT.data() + d * kKeyChunk;
-        for (int c = 0; c < 8; ++c) s[c] = _mm256_fmadd_ps(qd, _mm256_loadu_ps(kt + 8 * c), s[c]);
-      }
-      for (int c = 0; c < 8; ++c) _mm256_storeu_ps(sc + 8 * c, s[c]);
+    // ---- S = Q · Kᵀ [mq][njp] ----
+    for (int64_t p = 0; p < njp / nr; ++p)
+      for (int64_t t = 0; t < mq / mr; ++t)
+        mk.tile_rows(f.qs.data() + t * mr * D, D, f.kp.get() + p * D * nr, D, f.s.data() + t * mr * njp + p * nr, njp, false);
+    // ---- online softmax: S becomes P in place; the accumulator is rescaled to the new max ----
+    const __m256 vinf = _mm256_set1_ps(neg_inf);
+    for (int64_t r = 0; r < mq; ++r) {
+      float* sc = f.s.data() + r * njp;
+      const bool plain = !mrow[r] && j0 + nj <= limit[r];  // every key of the block live, nothing to add
       float cmax = neg_inf;
-      for (int64_t jj = 0; jj < kKeyChunk; ++jj) {
-        const int64_t j = j0 + jj;
-        float x = neg_inf;
-        if (jj < nj && j < limit[r]) {
-          x = sc[jj];
-          if (mrow[r]) x += mrow[r][j];
-          if (!(x > neg_inf)) x = neg_inf;  // NaN counts as masked
-        }
-        sc[jj] = x;
-        cmax = std::max(cmax, x);
+      if (r < nq && plain) {
+        for (int64_t jj = nj; jj < njp; ++jj) sc[jj] = neg_inf;
+        __m256 mx = vinf;
+        for (int64_t jj = 0; jj < njp; jj += 8) mx = _mm256_max_ps(mx, _mm256_loadu_ps(sc + jj));
+        __m128 h4 = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
+        h4 = _mm_max_ps(h4, _mm_movehl_ps(h4, h4));
+        cmax = _mm_cvtss_f32(_mm_max_ss(h4, _mm_movehdup_ps(h4)));
+        if (cmax != cmax) cmax = neg_inf;  // NaN scores: handled by the general loop below
       }
-      if (cmax == neg_inf) continue;  // the whole chunk is masked for this query
+      if (r < nq && (!plain || cmax == neg_inf)) {
+        cmax = neg_inf;
+        for (int64_t jj = 0; jj < njp; ++jj) {
+          const int64_t j = j0 + jj;
+          float x = neg_inf;
+          if (jj < nj && j < limit[r]) {
+            x = sc[jj];
+            if (mrow[r]) x += mrow[r][j];
+            if (!(x > neg_inf)) x = neg_inf;  // NaN counts as masked
+          }
+          sc[jj] = x;
+          cmax = std::max(cmax, x);
+        }
+      }
+      if (cmax == neg_inf) {  // a padding row, or every key of this block masked: adds nothing
+        std::fill(sc, sc + njp, 0.0f);
+        continue;
+      }
       const float mnew = std::max(m[r], cmax);
-      const float corr = std::exp(m[r] - mnew);  // 0 on the first chunk (m = −inf)
-      float* ar = acc.data() + r * D;
-      if (corr != 1.0f) for (int64_t d = 0; d < D; ++d) ar[d] *= corr;
-      // ---- p = exp(s − max), masked lanes exactly 0 ----
-      const __m256 vmax = _mm256_set1_ps(mnew), vinf = _mm256_set1_ps(neg_inf);
+      const float corr = std::exp(m[r] - mnew);  // 0 on the first live block (m = −inf)
+      if (corr != 1.0f)
+        for (float *ar = f.acc.data() + r * Dp, *e = ar + Dp; ar < e; ++ar) *ar *= corr;
+      const __m256 vmax = _mm256_set1_ps(mnew);
       __m256 sum = _mm256_setzero_ps();
-      for (int c = 0; c < 8; ++c) {
-        const __m256 x = _mm256_loadu_ps(sc + 8 * c);
+      for (int64_t jj = 0; jj < njp; jj += 8) {
+        const __m256 x = _mm256_loadu_ps(sc + jj);
         const __m256 live = _mm256_cmp_ps(x, vinf, _CMP_GT_OQ);
-        const __m256 pv = _mm256_and_ps(exp256(_mm256_sub_ps(x, vmax)), live);
-        _mm256_storeu_ps(sc + 8 * c, pv);
+        const __m256 pv = _mm256_and_ps(exp256(_mm256_sub_ps(x, vmax)), live);  // masked lanes exactly 0
+        _mm256_storeu_ps(sc + jj, pv);
         sum = _mm256_add_ps(sum, pv);
       }
       __m128 hs = _mm_add_ps(_mm256_castps256_ps128(sum), _mm256_extractf128_ps(sum, 1));
@@ -151,12 +158,15 @@ __attribute__((target("avx2,fma"))) void attend_prefill_avx2(const PrefillArgs& 
       hs = _mm_add_ss(hs, _mm_movehdup_ps(hs));
       l[r] = l[r] * corr + _mm_cvtss_f32(hs);
       m[r] = mnew;
-      pv_avx2(ar, sc, rows, D, nj);
     }
+    // ---- acc [mq][Dp] += P · V ----
+    for (int64_t q = 0; q < Dp / nr; ++q)
+      for (int64_t t = 0; t < mq / mr; ++t)
+        mk.tile_rows(f.s.data() + t * mr * njp, njp, f.vp.get() + q * njp * nr, njp, f.acc.data() + t * mr * Dp + q * nr, Dp, true);
   }
   for (int64_t r = 0; r < nq; ++r) {
     const float inv = l[r] > 0 ? 1.0f / l[r] : 0.0f;  // every key masked: zeros
-    float* ar = acc.data() + r * D;
+    float* ar = f.acc.data() + r * Dp;
     for (int64_t d = 0; d < D; ++d) ar[d] *= inv;
     row_from_f32(ar, D, a.o->data, a.o->dtype, ((b * a.Tq + i0 + r) * a.Hq + h) * D);
   }
@@ -180,12 +190,13 @@ void seed_cpu_attention(OpCall& call, const AttentionArgs& args) {
 
   if (Tq >= 8 && cpu_features().avx2 && cpu_features().fma) {
     const PrefillArgs a{&q, &k, &v, &o, mask, Tq, Hq, D, Tk, Hkv, group, kvLen, qOffset, mHeads, mCols, causal, scale};
-    const int64_t pBlocks = (Tq + kPQ - 1) / kPQ;
+    const MicroKernel& mk = gemm_micro_kernel();
+    const int64_t mq = kFlashTiles * mk.mr, pBlocks = (Tq + mq - 1) / mq;
     parallel_for(B * Hq * pBlocks, 1, [&](int64_t t0, int64_t t1) {
-      std::vector<float> qb(kPQ * D), acc(kPQ * D), kT(D * kKeyChunk), vc(kKeyChunk * D);
+      FlashBuffers f(D, mq, mk.nr);
       for (int64_t t = t0; t < t1; ++t) {
-        const int64_t b = t / (Hq * pBlocks), h = (t / pBlocks) % Hq, i0 = (t % pBlocks) * kPQ;
-        attend_prefill_avx2(a, b, h, i0, std::min(kPQ, Tq - i0), qb, acc, kT, vc);
+        const int64_t b = t / (Hq * pBlocks), h = (t / pBlocks) % Hq, i0 = (t % pBlocks) * mq;
+        attend_flash(a, mk, b, h, i0, std::min(mq, Tq - i0), f);
       }
     });
     return;
