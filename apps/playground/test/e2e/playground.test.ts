@@ -279,7 +279,11 @@ describe.skipIf(why !== undefined)('the playground through seed serve (SEED_API_
       await page.getByRole('textbox', { name: 'Message' }).press('Enter');
       // (The random model may draw in its first answer too: look at the second one.)
       await expect.poll(() => page.locator('article.assistant[data-status="done"]').count()).toBe(2);
-      await page.getByRole('article', { name: 'Answer' }).last().getByRole('img', { name: 'Generated image' }).waitFor();
+      await page
+        .getByRole('article', { name: 'Answer' })
+        .last()
+        .getByRole('img', { name: 'Generated image' })
+        .waitFor();
     } catch (e) {
       (e as Error).message +=
         `\nscreenshot: ${await screenshot(page, 'seed-serve')}\nserver log:\n${server.log().slice(-2000)}`;
