@@ -4,9 +4,10 @@
  * - {@link timestepEmbedding}: diffusers' `get_timestep_embedding`;
  * - {@link ImageNormalizer}: StableUnCLIPImageNormalizer's scale/unscale with its mean/std;
  * - {@link noiseImageEmbeddings}: scale → DDPM add_noise at the level → unscale → append the sinusoid of the
- *   level → [B, 2E]; {@link classLabels} stacks the CFG rows, unconditional (zeros, or a noised negative
+ *   level → [B, 2E] (in the embeddings' dtype: with f16 ones, level 0 adds no noise); {@link classLabels} stacks the CFG rows, unconditional (zeros, or a noised negative
  *   embedding) first.
  */
+import { roundTo } from '@seed/cuda-kernels';
 import type { DdpmNoiser } from './schedulers/ddpm.js';
 
 const f = Math.fround;
@@ -97,13 +98,17 @@ export function noiseImageEmbeddings(
   noise: Float32Array,
   normalizer: ImageNormalizer,
   noiser: DdpmNoiser,
+  dtype: 'f32' | 'f16' | 'bf16' = 'f32',
 ): Float32Array {
   const E = normalizer.dim;
   if (embeds.length === 0 || embeds.length % E !== 0)
     throw new Error(`image embedding has ${embeds.length} values; expected [B, ${E}] (the normalizer's embedding_dim)`);
   const B = embeds.length / E;
-  const noised = normalizer.unscale(noiser.addNoise(normalizer.scale(embeds), noise, noiseLevel));
-  const level = timestepEmbedding(new Array(B).fill(noiseLevel), E, { flipSinToCos: true, downscaleFreqShift: 0 });
+  // In f16 / bf16 the embeddings, each intermediate and the sinusoid (computed f32, then cast) are held in it.
+  const r = (x: Float32Array) => (dtype === 'f32' ? x : x.map((v) => roundTo(dtype, v)));
+  const scaled = r(normalizer.scale(r(embeds)));
+  const noised = r(normalizer.unscale(noiser.addNoise(scaled, noise, noiseLevel, dtype)));
+  const level = r(timestepEmbedding(new Array(B).fill(noiseLevel), E, { flipSinToCos: true, downscaleFreqShift: 0 }));
   const out = new Float32Array(B * 2 * E);
   for (let b = 0; b < B; b++) {
     out.set(noised.subarray(b * E, (b + 1) * E), b * 2 * E);

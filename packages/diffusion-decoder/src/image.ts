@@ -31,6 +31,14 @@ export function toRgb8(chw: Float32Array, height: number, width: number): RgbIma
   return { width, height, pixels };
 }
 
+/** The decoder's output [3, H, W] as diffusers' float image: (x/2 + 0.5) clamped to [0, 1], float32. */
+export function toUnitRange(chw: Float32Array): Float32Array {
+  return chw.map((x) => {
+    const v = Math.fround(Math.fround(x / 2) + 0.5);
+    return v < 0 ? 0 : Math.min(v, 1);
+  });
+}
+
 export type ImageFormat = 'png' | 'jpeg' | 'webp';
 
 /** Encode an RGB8 image. */

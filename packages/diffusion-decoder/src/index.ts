@@ -6,8 +6,14 @@
  */
 export * from './conditioning.js';
 export * from './config/index.js';
-export { DiffusionDecoder, type GenerateOptions } from './diffusion-decoder.js';
-export { encodeImage, type ImageFormat, type RgbImage, toRgb8 } from './image.js';
+export {
+  type DecodedImage,
+  type DecoderLoadOptions,
+  DiffusionDecoder,
+  type GenerateOptions,
+} from './diffusion-decoder.js';
+export { checkImageSize, type ImageGeometry, imageGeometry } from './geometry.js';
+export { encodeImage, type ImageFormat, type RgbImage, toRgb8, toUnitRange } from './image.js';
 export {
   componentWeightsPath,
   type DecoderConfigs,
@@ -15,13 +21,22 @@ export {
   type LoadDecoderOptions,
   type LoadedDecoder,
   loadDecoder,
+  loadTextEncoder,
   readDecoderConfigs,
 } from './load.js';
 export { clipTextForward } from './model/clip-text.js';
 export { unetForward } from './model/unet.js';
-export { vaeDecode } from './model/vae-decoder.js';
+export { type VaeTileOptions, vaeDecode, vaeDecodeTiled } from './model/vae-decoder.js';
 export { gaussianNoise, NOISE_STREAM, uniform } from './noise.js';
 export * from './schedulers/index.js';
+export {
+  contextCacheName,
+  fileSha256,
+  readTextContext,
+  STORED_CONTEXT,
+  type TextContext,
+  writeTextContext,
+} from './text-context.js';
 export { ClipTokenizer, type ClipTokenizerFiles } from './tokenizer/clip-tokenizer.js';
 export { CLIP_TEXT_UNUSED, type ClipTextWeights, clipTextWeightSpecs } from './weights/clip-text-names.js';
 export { type NormalizerWeights, normalizerWeightSpecs } from './weights/normalizer-names.js';

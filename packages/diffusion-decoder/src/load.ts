@@ -7,20 +7,14 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  type Device,
-  type LoadDType,
-  loadWeights,
-  openWeights,
-  type WeightFile,
-  type WeightTree,
-} from '@seed/cuda-kernels';
+import { type Device, type LoadDType, loadWeights, openWeights, type WeightTree } from '@seed/cuda-kernels';
 import { readJsonObject } from './config/fields.js';
 import { type ModelIndex, parseImageNormalizerConfig, parseModelIndex } from './config/pipeline.js';
 import { parseSchedulerConfig, type SchedulerConfig } from './config/scheduler.js';
 import { type ClipTextConfig, parseClipTextConfig } from './config/text-encoder.js';
 import { parseUNetConfig, type UNetConfig } from './config/unet.js';
 import { parseVaeConfig, type VaeConfig } from './config/vae.js';
+import { STORED_CONTEXT } from './text-context.js';
 import { CLIP_TEXT_UNUSED, type ClipTextWeights, clipTextWeightSpecs } from './weights/clip-text-names.js';
 import { type NormalizerWeights, normalizerWeightSpecs } from './weights/normalizer-names.js';
 import { type UNetWeights, unetWeightSpecs } from './weights/unet-names.js';
@@ -38,6 +32,8 @@ export interface LoadDecoderOptions {
   variant?: 'fp16';
   /** Skip the text encoder and tokenizer even when present (a text context will be given). */
   skipText?: boolean;
+  /** Parse text_encoder/ but leave its weights unloaded (see {@link loadTextEncoder}). */
+  deferText?: boolean;
   onProgress?: (component: string, loaded: number, total: number, name: string) => void;
 }
 
@@ -56,6 +52,7 @@ export interface LoadedDecoder {
   device: Device;
   unet: UNetWeights;
   vae: VaeWeights;
+  /** Undefined without text_encoder/, or when deferred. */
   textEncoder: ClipTextWeights | undefined;
   normalizer: NormalizerWeights;
   /** Whether tokenizer/ is there to read (the tokenizer itself is read by ClipTokenizer.fromDirectory). */
@@ -84,18 +81,78 @@ export function readDecoderConfigs(dir: string, notes: string[] = [], skipText =
   };
 }
 
-/** The weight file of a component folder: safetensors first (the fp16 variant when asked), then .bin. */
+/**
+ * The weight file of a component folder: safetensors first, then .bin. With `variant: 'fp16'` the `.fp16`
+ * files come first and the plain ones are the fallback (a published folder may lack the variant for a
+ * component; `notes` then says which file was read instead).
+ */
 export function componentWeightsPath(
   folder: string,
   base: 'diffusion_pytorch_model' | 'model',
   variant?: 'fp16',
+  notes?: string[],
 ): string {
-  const v = variant ? `.${variant}` : '';
   const bin = base === 'model' ? 'pytorch_model' : base;
-  const names = [`${base}${v}.safetensors`, `${bin}${v}.bin`];
-  const found = names.map((n) => join(folder, n)).find((p) => existsSync(p));
-  if (!found) throw new Error(`${folder}: no ${names.join(' or ')}`);
-  return found;
+  const plain = [`${base}.safetensors`, `${bin}.bin`];
+  const wanted = variant ? [`${base}.${variant}.safetensors`, `${bin}.${variant}.bin`] : plain;
+  const find = (names: string[]) => names.map((n) => join(folder, n)).find((p) => existsSync(p));
+  const found = find(wanted);
+  if (found) return found;
+  const fallback = variant ? find(plain) : undefined;
+  if (!fallback) throw new Error(`${folder}: no ${[...new Set([...wanted, ...plain])].join(' or ')}`);
+  notes?.push(`${folder}: no ${variant} variant (${wanted.join(' or ')}); read ${fallback}`);
+  return fallback;
+}
+
+/** The shared loader on one component's weight file (checks names and shapes, then memory, then allocates). */
+async function loadComponent<T extends WeightTree>(
+  dir: string,
+  folder: string,
+  base: 'diffusion_pytorch_model' | 'model',
+  specs: T,
+  what: string,
+  options: LoadDecoderOptions,
+  notes: string[],
+  ignore: RegExp[] = [],
+) {
+  const dtype = options.dtype ?? 'f32';
+  const path = componentWeightsPath(join(dir, folder), base, options.variant, notes);
+  const file = openWeights(path);
+  try {
+    return await loadWeights({
+      specs,
+      files: file,
+      what,
+      source: path,
+      dtype: dtype as LoadDType,
+      device: options.device ?? 'cpu',
+      unexpected: 'error',
+      ignore,
+      memoryHint: dtype === 'f32' ? 'try dtype f16' : undefined,
+      onProgress: options.onProgress && ((n, total, name) => options.onProgress?.(folder, n, total, name)),
+    });
+  } finally {
+    file.close();
+  }
+}
+
+/** The text encoder's weights alone (a decoder that deferred them loads them on the first non-empty prompt). */
+export async function loadTextEncoder(
+  dir: string,
+  config: ClipTextConfig,
+  options: LoadDecoderOptions = {},
+  notes: string[] = [],
+) {
+  return loadComponent(
+    dir,
+    'text_encoder',
+    'model',
+    clipTextWeightSpecs(config),
+    'the text encoder',
+    options,
+    notes,
+    CLIP_TEXT_UNUSED,
+  );
 }
 
 export async function loadDecoder(dir: string, options: LoadDecoderOptions = {}): Promise<LoadedDecoder> {
@@ -121,8 +178,6 @@ export async function loadDecoder(dir: string, options: LoadDecoderOptions = {})
     );
 
   const loaded: { dispose(): void }[] = [];
-  const opened: WeightFile[] = [];
-  const device = options.device ?? 'cpu';
   const load = async <T extends WeightTree>(
     folder: string,
     base: 'diffusion_pytorch_model' | 'model',
@@ -130,21 +185,7 @@ export async function loadDecoder(dir: string, options: LoadDecoderOptions = {})
     what: string,
     ignore: RegExp[] = [],
   ) => {
-    const path = componentWeightsPath(join(dir, folder), base, options.variant);
-    const file = openWeights(path);
-    opened.push(file);
-    const r = await loadWeights({
-      specs,
-      files: file,
-      what,
-      source: path,
-      dtype: dtype as LoadDType,
-      device,
-      unexpected: 'error',
-      ignore,
-      memoryHint: dtype === 'f32' ? 'try dtype f16' : undefined,
-      onProgress: options.onProgress && ((n, total, name) => options.onProgress?.(folder, n, total, name)),
-    });
+    const r = await loadComponent(dir, folder, base, specs, what, options, notes, ignore);
     loaded.push(r);
     return r;
   };
@@ -163,16 +204,13 @@ export async function loadDecoder(dir: string, options: LoadDecoderOptions = {})
       normalizerWeightSpecs(E),
       'the image normalizer',
     );
-    const text = configs.textEncoder
-      ? await load(
-          'text_encoder',
-          'model',
-          clipTextWeightSpecs(configs.textEncoder),
-          'the text encoder',
-          CLIP_TEXT_UNUSED,
-        )
-      : undefined;
-    if (!configs.textEncoder) notes.push(`${dir}: text encoder not loaded (a text context must be given)`);
+    const text =
+      configs.textEncoder && !options.deferText
+        ? await loadTextEncoder(dir, configs.textEncoder, options, notes)
+        : undefined;
+    if (text) loaded.push(text);
+    if (!configs.textEncoder)
+      notes.push(`${dir}: no text encoder (the empty prompt's context comes from ${STORED_CONTEXT}, or is given)`);
     const hasTokenizer =
       !options.skipText &&
       configs.modelIndex.components.tokenizer !== null &&
@@ -193,7 +231,5 @@ export async function loadDecoder(dir: string, options: LoadDecoderOptions = {})
   } catch (e) {
     for (const l of loaded) l.dispose();
     throw e;
-  } finally {
-    for (const f of opened) f.close();
   }
 }
