@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import pkg from '../package.json';
 import { chatCommand } from './commands/chat.js';
 import { convertCommand } from './commands/convert.js';
+import { decodeCommand } from './commands/decode.js';
 import { describeCommand } from './commands/describe.js';
 import { drawCommand } from './commands/draw.js';
 import { embedCommand } from './commands/embed.js';
@@ -13,6 +14,7 @@ import { generateCommand } from './commands/generate.js';
 import { infoCommand } from './commands/info.js';
 import { inspectCommand } from './commands/inspect.js';
 import { pullCommand } from './commands/pull.js';
+import { reconstructCommand } from './commands/reconstruct.js';
 import { serveCommand } from './commands/serve.js';
 import { tokenizeCommand } from './commands/tokenize.js';
 
@@ -33,6 +35,8 @@ const program = new Command()
   .addCommand(serveCommand())
   .addCommand(tokenizeCommand())
   .addCommand(embedCommand())
+  .addCommand(decodeCommand())
+  .addCommand(reconstructCommand())
   .addCommand(convertCommand());
 
 await program.parseAsync(process.argv);
