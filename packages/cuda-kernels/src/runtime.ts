@@ -3,6 +3,8 @@ import type { AddonInfo, AddonMemory } from './native/addon-types.js';
 import { loadAddon } from './native/load-addon.js';
 import type { Device } from './tensor.js';
 
+// Which native binary is in use (a prebuilt package or a local build) and why the others were skipped.
+export { type AddonCandidate, type AddonSelection, type AddonSource, addonSelection } from './native/load-addon.js';
 export type { AddonInfo as RuntimeInfo, AddonMemory as MemoryInfo };
 
 /** Version, CPU features in use, whether CUDA was compiled in, CUDA devices and why CUDA is unavailable. */

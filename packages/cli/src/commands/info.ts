@@ -14,6 +14,10 @@ export interface InfoReport {
     cpuFeatures: Record<string, boolean>;
     threads: number;
     cudaCompiled: boolean;
+    /** Which binary is in use: a prebuilt package (CUDA or CPU) or a local build. */
+    binary: { source: string; label: string; path: string | null; reason: string };
+    /** The others, in the order they were considered, and why each was skipped or not tried. */
+    others: { source: string; label: string; status: string; reason: string }[];
   };
   /** Devices that can run ops now ('cpu' always, plus each usable 'cuda:N'). */
   devices: { name: string; description: string; memoryBytes?: number }[];
@@ -24,8 +28,9 @@ export interface InfoReport {
 /** Gather the report from the runtime (loads the native addon). */
 export async function collectInfo(version: string): Promise<InfoReport> {
   // Imported here, not at the top: `seed --help` must work even when the native addon is not built.
-  const { runtimeInfo } = await import('@seed/cuda-kernels');
+  const { addonSelection, runtimeInfo } = await import('@seed/cuda-kernels');
   const info = runtimeInfo();
+  const { used, candidates } = addonSelection();
   const cpu = { name: 'cpu', description: `${info.threads} threads, ${info.simd} kernels` };
   const cuda = info.cudaDevices.map((d) => ({ name: d.name, description: d.description, memoryBytes: d.memoryBytes }));
   return {
@@ -36,6 +41,10 @@ export async function collectInfo(version: string): Promise<InfoReport> {
       cpuFeatures: { ...info.cpuFeatures },
       threads: info.threads,
       cudaCompiled: info.cudaCompiled,
+      binary: { source: used!.source, label: used!.label, path: used!.path, reason: used!.reason },
+      others: candidates
+        .filter((c) => c !== used)
+        .map((c) => ({ source: c.source, label: c.label, status: c.status, reason: c.reason })),
     },
     devices: [cpu, ...cuda],
     cudaUnavailableReason: info.cudaUnavailableReason,
@@ -50,6 +59,8 @@ export function formatInfo(r: InfoReport): string {
   const rows: string[][] = [
     ['seed', r.version],
     ['addon', r.addon.version],
+    ['binary', `${r.addon.binary.label} (${r.addon.binary.reason})`],
+    ...r.addon.others.map((c) => ['', `${c.status === 'skipped' ? 'skipped' : 'not tried'}: ${c.label} (${c.reason})`]),
     ['cpu kernels', `${r.addon.simd} (features: ${features.join(' ') || 'none'})`],
     ['threads', String(r.addon.threads)],
     ['cuda compiled', r.addon.cudaCompiled ? 'yes' : 'no'],
@@ -65,7 +76,9 @@ export function formatInfo(r: InfoReport): string {
 /** The `info` subcommand. */
 export function infoCommand(version: string): Command {
   return new Command('info')
-    .description('show the version, the native addon build (CPU SIMD path, threads, CUDA) and the usable devices')
+    .description(
+      'show the version, the native addon build in use (which binary and why, CPU SIMD path, threads, CUDA) and the usable devices',
+    )
     .option('--json', 'print one JSON object')
     .action(
       guarded('info', async (opts: { json?: boolean }) => {
