@@ -296,3 +296,24 @@ describe("variant: 'fp16'", () => {
     }
   });
 });
+
+/** The bundled micro model (tools/train, models/seed-micro/decoder) when it has been built: skipped otherwise. */
+const MICRO_MODEL = join(import.meta.dirname, '..', '..', '..', 'models', 'seed-micro', 'decoder');
+describe.skipIf(!existsSync(join(MICRO_MODEL, 'model_index.json')))(
+  'the micro model (models/seed-micro/decoder)',
+  () => {
+    it('loads without text encoder, reads its stored context, and draws 32×32 by default', async () => {
+      const d = await DiffusionDecoder.load(MICRO_MODEL);
+      try {
+        expect(d.geometry).toEqual({ vaeScale: 4, multiple: 8, defaultSize: 32 });
+        expect(d.notes.join('\n')).toMatch(/empty prompt's context is .*empty_prompt\.safetensors/);
+        expect(d.emptyPromptContext?.length).toBe(4 * d.configs.unet.crossAttentionDim);
+        const [img] = await d.generate(gaussianNoise(d.embeddingDim, 1), { seed: 1 });
+        expect([img.width, img.height]).toEqual([32, 32]);
+        expect(img.raw.every(Number.isFinite)).toBe(true);
+      } finally {
+        d.dispose();
+      }
+    });
+  },
+);
