@@ -7,6 +7,7 @@ import pkg from '../package.json';
 import { chatCommand } from './commands/chat.js';
 import { convertCommand } from './commands/convert.js';
 import { decodeCommand } from './commands/decode.js';
+import { demoCommand } from './commands/demo.js';
 import { describeCommand } from './commands/describe.js';
 import { drawCommand } from './commands/draw.js';
 import { embedCommand } from './commands/embed.js';
@@ -25,6 +26,7 @@ const program = new Command()
   )
   .version(pkg.version, '-v, --version')
   .showHelpAfterError('(run `seed --help` for the commands)')
+  .addCommand(demoCommand())
   .addCommand(infoCommand(pkg.version))
   .addCommand(inspectCommand())
   .addCommand(generateCommand())

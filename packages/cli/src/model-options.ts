@@ -3,11 +3,13 @@
  * (precision, device, with a progress bar), and the sampling options of a turn.
  *
  * The model set is found in this order: `--llm` + `--tokenizer` (+ `--decoder`), `--model DIR`, the
- * `SEED_MODEL_DIR` environment variable, then the cache `seed pull` fills (`SEED_HOME`, default ~/.cache/seed).
+ * `SEED_MODEL_DIR` environment variable, the cache `seed pull` fills (`SEED_HOME`, default ~/.cache/seed),
+ * then the bundled default, `models/seed-micro` of the repository (see bundledModelDir).
  */
 import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { WeightDType } from '@seed/llama-core';
 import type { SeedLlama, SeedLlamaOptions, SendOptions } from '@seed/seed-llama';
 import { type Command, InvalidArgumentError, Option } from 'commander';
@@ -76,6 +78,21 @@ export function withModelOptions(cmd: Command, maxTokens: number | undefined = 2
 const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
 
 /**
+ * The bundled default model set, `models/seed-micro` at the root of the repository this CLI runs from (found
+ * by walking up from this file), or undefined when the CLI is installed without it. `SEED_BUNDLED_MODEL=none`
+ * turns it off (tests of the no-model message).
+ */
+export function bundledModelDir(): string | undefined {
+  if (process.env.SEED_BUNDLED_MODEL === 'none') return undefined;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let up = 0; up < 5; up++, dir = dirname(dir)) {
+    const candidate = join(dir, 'models', 'seed-micro');
+    if (isDir(join(candidate, 'llm'))) return candidate;
+  }
+  return undefined;
+}
+
+/**
  * Where the model set is, as SeedLlama.load options. `withDecoder: false` leaves any decoder out, so that
  * images come back as codes only (nothing is drawn).
  */
@@ -94,7 +111,7 @@ export function resolveModel(flags: ModelFlags, withDecoder = true): SeedLlamaOp
       if (!isDir(dir)) throw new Error(`SEED_MODEL_DIR=${dir}: no such directory`);
     } else {
       const home = seedHome();
-      dir = PULLED_SETS.map((s) => join(home, s)).find((d) => isDir(join(d, 'llm')));
+      dir = PULLED_SETS.map((s) => join(home, s)).find((d) => isDir(join(d, 'llm'))) ?? bundledModelDir();
       if (!dir)
         throw new Error(
           `no model: give --model DIR (or --llm DIR --tokenizer DIR), set SEED_MODEL_DIR, or run \`seed pull\` (cache: ${home})`,
