@@ -84,12 +84,8 @@ export async function* generate(
   let reason: StopReason = 'max-tokens';
   // The logits of the last position run, disposed once sampled from (or in `finally`).
   let logits: Tensor | undefined;
-  // Run `ids` at the cache's end and record them in it, so that a later prompt can reuse them.
-  const advance = (ids: readonly number[]): Tensor => {
-    const out = model.forward(ids, cache);
-    cache.record(ids);
-    return out;
-  };
+  // Run `ids` at the cache's end (the cache records them, so that a later prompt can reuse them).
+  const advance = (ids: readonly number[]): Tensor => model.forward(ids, cache);
   try {
     // ---- prefill, starting after the longest prefix of this prompt that the cache already holds ----
     const common = cache.keepCommonPrefix(promptIds, promptIds.length - 1);

@@ -6,13 +6,10 @@
 import { type Device, type Tensor, zeros } from '@seed/cuda-kernels';
 import type { LlamaConfig } from './config.js';
 
-/** A filled position whose token was not recorded: it never matches a token id, so it is never reused. */
-const UNRECORDED = -1;
-
 export class KvCache {
   readonly keys: Tensor[]; // per layer [1, T_max, Hkv, D]
   readonly values: Tensor[];
-  /** The token at each filled position (UNRECORDED where nobody said); its length is the cache's length. */
+  /** The token at each filled position; its length is the cache's length. */
   #tokens: number[] = [];
 
   constructor(
@@ -35,29 +32,21 @@ export class KvCache {
     return this.#tokens.length;
   }
 
-  /**
-   * Move the end of the valid positions. Shrinking forgets the positions past `n`; growing (what
-   * `LlamaModel.forward` does once it has written its tokens' keys and values) adds positions whose tokens
-   * are unrecorded until `record` names them.
-   */
-  set length(n: number) {
-    if (!Number.isInteger(n) || n < 0 || n > this.capacity)
-      throw new Error(`a KV cache length must be an integer in [0, ${this.capacity}], got ${n}`);
-    if (n < this.#tokens.length) this.#tokens.length = n;
-    while (this.#tokens.length < n) this.#tokens.push(UNRECORDED);
-  }
-
-  /** The token id at each filled position, -1 where it was not recorded (a copy). */
+  /** The token id at each filled position (a copy). */
   get tokens(): number[] {
     return [...this.#tokens];
   }
 
-  /** Record which tokens the last `ids.length` positions hold: the ones a forward pass has just written. */
-  record(ids: readonly number[]): void {
-    const start = this.#tokens.length - ids.length;
-    if (start < 0)
-      throw new Error(`cannot record ${ids.length} tokens: the KV cache holds only ${this.#tokens.length} positions`);
-    for (let i = 0; i < ids.length; i++) this.#tokens[start + i] = ids[i];
+  /**
+   * The forward pass has written the keys and values of `ids` at the end of the valid positions: they are
+   * now valid, and known to hold these tokens (so a later prompt with the same prefix reuses them).
+   */
+  append(ids: readonly number[]): void {
+    if (this.#tokens.length + ids.length > this.capacity)
+      throw new Error(
+        `cannot append ${ids.length} tokens: the KV cache holds ${this.#tokens.length} of ${this.capacity}`,
+      );
+    this.#tokens.push(...ids);
   }
 
   /**

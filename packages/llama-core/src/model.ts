@@ -65,7 +65,7 @@ export class LlamaModel {
       const out = ops.rmsnorm(last, w.norm, c.eps);
       return ops.linear(out, w.output ?? w.embed); // [T or 1, V]
     });
-    cache.length = pos0 + T;
+    cache.append(ids);
     return logits;
   }
 }
