@@ -32,6 +32,8 @@ import {
 
 interface Row {
   device: string;
+  /** The CPU kernels' SIMD path the row ran on (SEED_CPU_PATH caps it); null on a GPU. */
+  path: string | null;
   name: string;
   /** Median wall time of one run, or null when the op failed. */
   median_ms: number | null;
@@ -67,7 +69,8 @@ const onlyDevice = args.includes('--device') ? args[args.indexOf('--device') + 1
 const rows: Row[] = [];
 const MB = 1 << 20;
 
-function emit(row: Row): void {
+function emit(partial: Omit<Row, 'path'>): void {
+  const row: Row = { ...partial, path: partial.device === 'cpu' ? runtimeInfo().simd : null };
   rows.push(row);
   if (asJson) process.stdout.write(`${JSON.stringify(row)}\n`);
   else if (process.stderr.isTTY)
@@ -288,7 +291,14 @@ async function nativeCpuCeilings(): Promise<{ fma: Ceiling; copy: Ceiling }> {
   };
 }
 
-function ceilingRow(device: string, name: string, t: Timing, value: number, unit: string, how: string): Row {
+function ceilingRow(
+  device: string,
+  name: string,
+  t: Timing,
+  value: number,
+  unit: string,
+  how: string,
+): Omit<Row, 'path'> {
   return {
     device,
     name,
@@ -305,7 +315,7 @@ function ceilingRow(device: string, name: string, t: Timing, value: number, unit
   };
 }
 
-function failedRow(device: string, name: string, e: unknown, how?: string): Row {
+function failedRow(device: string, name: string, e: unknown, how?: string): Omit<Row, 'path'> {
   return {
     device,
     name,
@@ -519,16 +529,28 @@ function fmtMs(ms: number | null, error?: string): string {
   return ms < 10 ? ms.toFixed(3) : ms.toFixed(1);
 }
 
+const deviceLabel = (r: Row) => (r.path ? `${r.device} ${r.path}` : r.device);
+
+/** The CPU line of the headers: the path the kernels run, every path this CPU has, and its features. */
+function cpuHeader(): string {
+  const info = runtimeInfo();
+  const feats = Object.entries(info.cpuFeatures)
+    .filter(([, on]) => on)
+    .map(([k]) => k);
+  const cap = info.cpuPathEnv ? ` (SEED_CPU_PATH=${info.cpuPathEnv})` : '';
+  return `CPU path ${info.simd}${cap}; paths here: ${(info.simdPaths ?? [info.simd]).join(' ')}; features: ${feats.join(' ') || 'none'}; ${info.threads} threads`;
+}
+
 function printTable(): void {
   const info = runtimeInfo();
   const head = ['device', 'benchmark', 'median ms', 'throughput', 'ratio', 'ratio of', 'target', 'note'];
   const body = rows.map((r) => {
-    if (r.error !== undefined) return [r.device, r.name, 'n/a', '', '', '', '', `n/a (${r.error})`];
+    if (r.error !== undefined) return [deviceLabel(r), r.name, 'n/a', '', '', '', '', `n/a (${r.error})`];
     const tp = r.throughput === null ? '' : `${r.throughput.toFixed(1)} ${r.unit}`;
     const ratio = r.ratio === null ? '' : r.ratio.toFixed(2);
     const verdict = r.meets === null ? '' : r.meets ? 'ok' : 'MISSED';
     const note = r.how ?? (r.ratio_of && r.ratio === null ? '' : verdict);
-    return [r.device, r.name, fmtMs(r.median_ms), tp, ratio, r.ratio_of ?? '', r.target ?? '', note];
+    return [deviceLabel(r), r.name, fmtMs(r.median_ms), tp, ratio, r.ratio_of ?? '', r.target ?? '', note];
   });
   const all = [head, ...body];
   const widths = head.map((_, i) => Math.max(...all.map((row) => row[i].length)));
@@ -536,6 +558,7 @@ function printTable(): void {
   console.log(
     `seed kernel bench — ${cpus()[0]?.model ?? 'cpu'}; addon ${info.version}, ${info.simd}, ${info.threads} threads`,
   );
+  console.log(cpuHeader());
   console.log(
     `CUDA: ${info.cudaCompiled ? 'compiled' : 'not compiled'}${info.cudaUnavailableReason ? `, unavailable: ${info.cudaUnavailableReason}` : ''}`,
   );
@@ -546,6 +569,8 @@ function printTable(): void {
 }
 
 async function main(): Promise<void> {
+  if (asJson) process.stdout.write(`${JSON.stringify({ header: cpuHeader(), cpu: runtimeInfo().simd })}\n`);
+  else if (process.stderr.isTTY) process.stderr.write(`${cpuHeader()}\n`);
   const list = devices().filter((d) => onlyDevice === undefined || d === onlyDevice);
   if (list.length === 0) throw new Error(`device ${onlyDevice} is not available (usable: ${devices().join(', ')})`);
   for (const device of list) await benchDevice(device);

@@ -405,7 +405,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
   o.Set("version", SEED_VERSION);
-  const CpuFeatures& f = cpu_features();
+  const CpuFeatures& f = cpu_hw_features();  // what the CPU has (the path in use is `simd`)
   Napi::Object feats = Napi::Object::New(env);
   feats.Set("avx2", f.avx2 && f.fma);
   feats.Set("f16c", f.f16c);
@@ -414,7 +414,14 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   feats.Set("avx512bf16", f.avx512bf16);
   feats.Set("avx512vnni", f.avx512vnni);
   o.Set("cpuFeatures", feats);
-  o.Set("simd", f.avx512f && f.avx512bw && f.avx512vl ? "avx512" : (f.avx2 && f.fma ? "avx2" : "scalar"));
+  // The path the CPU kernels run now (SEED_CPU_PATH / setCpuPath cap it), and every path this CPU has.
+  o.Set("simd", cpu_path_name(cpu_path()));
+  Napi::Array paths = Napi::Array::New(env);
+  for (int p = 0; p <= static_cast<int>(cpu_best_path()); ++p)
+    paths.Set(static_cast<uint32_t>(p), cpu_path_name(static_cast<CpuPath>(p)));
+  o.Set("simdPaths", paths);
+  o.Set("cpuPathEnv", *cpu_path_env() ? Napi::Value(Napi::String::New(env, cpu_path_env())) : env.Null());
+  o.Set("cpuPathEnvValid", cpu_path_env_valid());
   o.Set("threads", cpu_threads());
   o.Set("cudaCompiled", cuda_compiled());
   int n = cuda_device_count();
@@ -451,6 +458,17 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// ---- setCpuPath(name) -> the path now in use: caps the CPU kernels' SIMD path ("scalar" | "avx2" | "avx512"),
+// in stream order (ops enqueued before it run on the old path). The path used is min(cap, what the CPU has).
+Napi::Value SetCpuPath(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CpuPath cap;
+  if (info.Length() < 1 || !info[0].IsString() || !parse_cpu_path(info[0].As<Napi::String>().Utf8Value().c_str(), &cap))
+    throw err(env, "setCpuPath(path): path must be 'scalar', 'avx2' or 'avx512'");
+  cpu_enqueue([cap]() { set_cpu_path_cap(cap); });
+  return Napi::String::New(env, cpu_path_name(std::min(cap, cpu_best_path())));
+}
+
 // ---- opNames() -> the op table's names, in ops.def order (a test compares them with src/ops.ts) ----
 Napi::Value OpNames(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -473,6 +491,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("memory", Napi::Function::New(env, Memory));
   exports.Set("measureCeilings", Napi::Function::New(env, MeasureCeilings));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("setCpuPath", Napi::Function::New(env, SetCpuPath));
   exports.Set("opNames", Napi::Function::New(env, OpNames));
   return exports;
 }

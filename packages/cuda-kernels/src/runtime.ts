@@ -1,10 +1,17 @@
 /** Devices, build information, memory accounting and stream synchronisation. */
 import type { AddonInfo, AddonMemory } from './native/addon-types.js';
-import { loadAddon } from './native/load-addon.js';
+import { CPU_PATHS, type CpuPath, loadAddon } from './native/load-addon.js';
 import type { Device } from './tensor.js';
 
 // Which native binary is in use (a prebuilt package or a local build) and why the others were skipped.
-export { type AddonCandidate, type AddonSelection, type AddonSource, addonSelection } from './native/load-addon.js';
+export {
+  type AddonCandidate,
+  type AddonSelection,
+  type AddonSource,
+  addonSelection,
+  CPU_PATHS,
+  type CpuPath,
+} from './native/load-addon.js';
 export type { AddonInfo as RuntimeInfo, AddonMemory as MemoryInfo };
 
 /** Version, CPU features in use, whether CUDA was compiled in, CUDA devices and why CUDA is unavailable. */
@@ -40,6 +47,24 @@ export function synchronize(device: Device = 'cpu'): Promise<void> {
 /** Live native tensors and bytes per device kind. */
 export function memoryInfo(): AddonMemory {
   return loadAddon().memory();
+}
+
+/** The SIMD paths this CPU can run, slowest first ('scalar' always; 'avx2', 'avx512' when present). */
+export function cpuPaths(): CpuPath[] {
+  const info = loadAddon().info();
+  return info.simdPaths ?? CPU_PATHS.slice(0, CPU_PATHS.indexOf(info.simd) + 1);
+}
+
+/**
+ * Caps the SIMD path of the CPU kernels (for tests and benchmarks; SEED_CPU_PATH does the same at start-up).
+ * Ops enqueued before the call still run on the old path; resolves, with the path now in use (the cap or the
+ * best this CPU has, whichever is lower), once the CPU stream has switched.
+ */
+export async function setCpuPath(path: CpuPath): Promise<CpuPath> {
+  if (!CPU_PATHS.includes(path)) throw new Error(`setCpuPath: path must be one of ${CPU_PATHS.join(', ')}`);
+  const used = loadAddon().setCpuPath(path);
+  await loadAddon().synchronize('cpu');
+  return used;
 }
 
 /** Threads the CPU kernels use (default: the number of cores). */

@@ -9,7 +9,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InMemoryWeights, listSpecs, loadWeights, measureCpuCeilings, ops, setCpuThreads } from '@seed/cuda-kernels';
+import {
+  InMemoryWeights,
+  listSpecs,
+  loadWeights,
+  measureCpuCeilings,
+  ops,
+  runtimeInfo,
+  setCpuThreads,
+} from '@seed/cuda-kernels';
 import { getLlama } from 'node-llama-cpp';
 import { KvCache, LlamaModel, llamaWeightSpecs, parseLlamaConfig } from '../src/index.js';
 import { type TinyConfig, tinyHfConfig, writeTinyGguf } from '../test/helpers/tiny-llama.js';
@@ -74,13 +82,16 @@ function randomWeights(c: TinyConfig): Map<string, { shape: number[]; data: Floa
 interface Row {
   name: string;
   engine: 'seed' | 'llama.cpp' | 'roofline';
+  /** seed's CPU kernel path (SEED_CPU_PATH caps it); llama.cpp picks its own (its best on this CPU). */
+  path?: string;
   median_ms: number;
   tokens_per_s: number;
   ratio: number | null;
   ratio_of: string | null;
 }
 const rows: Row[] = [];
-const emit = (r: Row) => {
+const emit = (partial: Row) => {
+  const r: Row = { ...partial, path: partial.engine === 'seed' ? runtimeInfo().simd : undefined };
   rows.push(r);
   if (json) console.log(JSON.stringify(r));
 };
@@ -216,8 +227,19 @@ async function benchSize(label: string, c: TinyConfig, bandwidthGBs: number): Pr
   });
 }
 
+/** seed's CPU path, every path this CPU has, and its features. */
+function cpuHeader(): string {
+  const info = runtimeInfo();
+  const feats = Object.entries(info.cpuFeatures)
+    .filter(([, on]) => on)
+    .map(([k]) => k);
+  const cap = info.cpuPathEnv ? ` (SEED_CPU_PATH=${info.cpuPathEnv})` : '';
+  return `seed CPU path ${info.simd}${cap}; paths here: ${(info.simdPaths ?? [info.simd]).join(' ')}; features: ${feats.join(' ') || 'none'}`;
+}
+
 async function main(): Promise<void> {
   setCpuThreads(THREADS);
+  if (json) console.log(JSON.stringify({ header: cpuHeader(), path: runtimeInfo().simd }));
   const ceilings = await measureCpuCeilings(300);
   for (const s of sizes) {
     const c = SIZES[s];
@@ -225,13 +247,14 @@ async function main(): Promise<void> {
     await benchSize(s, c, ceilings.copyGBps);
   }
   if (!json) {
+    console.log(cpuHeader());
     console.log(
       `threads ${THREADS}, ${dtype} weights, measured copy bandwidth ${ceilings.copyGBps.toFixed(1)} GB/s (read+write)`,
     );
     console.log(
       [
         'benchmark'.padEnd(26),
-        'engine'.padEnd(10),
+        'engine'.padEnd(16),
         'ms'.padStart(9),
         'tok/s'.padStart(9),
         'ratio'.padStart(7),
@@ -242,7 +265,7 @@ async function main(): Promise<void> {
       console.log(
         [
           r.name.padEnd(26),
-          r.engine.padEnd(10),
+          (r.path ? `${r.engine} ${r.path}` : r.engine).padEnd(16),
           r.median_ms.toFixed(2).padStart(9),
           r.tokens_per_s.toFixed(1).padStart(9),
           (r.ratio === null ? '' : r.ratio.toFixed(2)).padStart(7),

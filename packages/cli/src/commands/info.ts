@@ -9,8 +9,12 @@ export interface InfoReport {
   version: string;
   addon: {
     version: string;
-    /** The SIMD path the CPU kernels use on this machine. */
+    /** The SIMD path the CPU kernels use now (the best this CPU has, capped by SEED_CPU_PATH). */
     simd: string;
+    /** Every path this CPU can run, slowest first. */
+    simdPaths: string[];
+    /** SEED_CPU_PATH when set, else null. */
+    cpuPathCap: string | null;
     cpuFeatures: Record<string, boolean>;
     threads: number;
     cudaCompiled: boolean;
@@ -38,6 +42,8 @@ export async function collectInfo(version: string): Promise<InfoReport> {
     addon: {
       version: info.version,
       simd: info.simd,
+      simdPaths: info.simdPaths ?? [info.simd],
+      cpuPathCap: info.cpuPathEnv ?? null,
       cpuFeatures: { ...info.cpuFeatures },
       threads: info.threads,
       cudaCompiled: info.cudaCompiled,
@@ -61,7 +67,10 @@ export function formatInfo(r: InfoReport): string {
     ['addon', r.addon.version],
     ['binary', `${r.addon.binary.label} (${r.addon.binary.reason})`],
     ...r.addon.others.map((c) => ['', `${c.status === 'skipped' ? 'skipped' : 'not tried'}: ${c.label} (${c.reason})`]),
-    ['cpu kernels', `${r.addon.simd} (features: ${features.join(' ') || 'none'})`],
+    [
+      'cpu kernels',
+      `${r.addon.simd}${r.addon.cpuPathCap ? ` (capped by SEED_CPU_PATH=${r.addon.cpuPathCap})` : ''}; paths here: ${r.addon.simdPaths.join(' ')} (features: ${features.join(' ') || 'none'})`,
+    ],
     ['threads', String(r.addon.threads)],
     ['cuda compiled', r.addon.cudaCompiled ? 'yes' : 'no'],
   ];

@@ -250,14 +250,13 @@ void tile_rows_6x16_scalar(const float* a, int64_t lda, const float* bp, int64_t
     for (int j = 0; j < 16; ++j) c[r * ldc + j] = accumulate ? c[r * ldc + j] + acc[r][j] : acc[r][j];
 }
 
+// The micro-kernel of the path in use (looked up per call: the path cap can change between kernels).
 const MicroKernel& micro_kernel() {
-  static const MicroKernel k = [] {
-    const CpuFeatures& f = cpu_features();
-    if (f.avx512f && f.avx512bw && f.avx512vl && f.fma) return MicroKernel{12, 32, 8, 4, tile_12x32_avx512, tile_rows_12x32_avx512, "avx512 12x32"};
-    if (f.avx2 && f.fma) return MicroKernel{6, 16, 16, 8, tile_6x16_avx2, tile_rows_6x16_avx2, "avx2 6x16"};
-    return MicroKernel{6, 16, 16, 8, tile_6x16_scalar, tile_rows_6x16_scalar, "scalar 6x16"};
-  }();
-  return k;
+  static const MicroKernel avx512{12, 32, 8, 4, tile_12x32_avx512, tile_rows_12x32_avx512, "avx512 12x32"};
+  static const MicroKernel avx2{6, 16, 16, 8, tile_6x16_avx2, tile_rows_6x16_avx2, "avx2 6x16"};
+  static const MicroKernel scalar{6, 16, 16, 8, tile_6x16_scalar, tile_rows_6x16_scalar, "scalar 6x16"};
+  const CpuPath p = cpu_path();
+  return p == CpuPath::Avx512 ? avx512 : (p == CpuPath::Avx2 ? avx2 : scalar);
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -5,6 +5,8 @@
 #include <climits>
 #include <cstdint>
 #include <condition_variable>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -121,23 +123,88 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
   });
 }
 
-const CpuFeatures& cpu_features() {
-  static CpuFeatures f = [] {
-    CpuFeatures r;
+namespace {
+
+CpuFeatures detect() {
+  CpuFeatures r;
 #if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
-    r.avx2 = __builtin_cpu_supports("avx2");
-    r.fma = __builtin_cpu_supports("fma");
-    r.f16c = __builtin_cpu_supports("f16c");
-    r.avx512f = __builtin_cpu_supports("avx512f");
-    r.avx512bw = __builtin_cpu_supports("avx512bw");
-    r.avx512vl = __builtin_cpu_supports("avx512vl");
-    r.avx512bf16 = __builtin_cpu_supports("avx512bf16");
-    r.avx512vnni = __builtin_cpu_supports("avx512vnni");
+  __builtin_cpu_init();
+  r.avx2 = __builtin_cpu_supports("avx2");
+  r.fma = __builtin_cpu_supports("fma");
+  r.f16c = __builtin_cpu_supports("f16c");
+  r.avx512f = __builtin_cpu_supports("avx512f");
+  r.avx512bw = __builtin_cpu_supports("avx512bw");
+  r.avx512vl = __builtin_cpu_supports("avx512vl");
+  r.avx512bf16 = __builtin_cpu_supports("avx512bf16");
+  r.avx512vnni = __builtin_cpu_supports("avx512vnni");
 #endif
+  return r;
+}
+
+// The hardware's features masked to each path (index = CpuPath), and the best path the hardware has.
+struct PathTable {
+  CpuFeatures hw, masked[3];
+  CpuPath best = CpuPath::Scalar;
+  const char* env = "";
+  bool env_valid = true;
+  CpuPath initial = CpuPath::Scalar;
+};
+
+const PathTable& table() {
+  static const PathTable t = [] {
+    PathTable r;
+    r.hw = detect();
+    const bool avx2 = r.hw.avx2 && r.hw.fma && r.hw.f16c;
+    const bool avx512 = avx2 && r.hw.avx512f && r.hw.avx512bw && r.hw.avx512vl;
+    r.best = avx512 ? CpuPath::Avx512 : (avx2 ? CpuPath::Avx2 : CpuPath::Scalar);
+    CpuFeatures a2 = r.hw;
+    a2.avx512f = a2.avx512bw = a2.avx512vl = a2.avx512bf16 = a2.avx512vnni = false;
+    if (!avx2) a2.avx2 = a2.fma = a2.f16c = false;  // a partial set is not a path: use none of it
+    CpuFeatures a512 = avx512 ? r.hw : a2;
+    r.masked[0] = CpuFeatures{};
+    r.masked[1] = a2;
+    r.masked[2] = a512;
+    r.initial = r.best;
+    if (const char* e = std::getenv("SEED_CPU_PATH"); e && *e) {
+      r.env = e;
+      CpuPath cap;
+      r.env_valid = parse_cpu_path(e, &cap);
+      if (r.env_valid) r.initial = std::min(cap, r.best);
+    }
     return r;
   }();
-  return f;
+  return t;
 }
+
+std::atomic<int>& current_path() {
+  static std::atomic<int> p{static_cast<int>(table().initial)};
+  return p;
+}
+
+}  // namespace
+
+const char* cpu_path_name(CpuPath p) {
+  return p == CpuPath::Avx512 ? "avx512" : (p == CpuPath::Avx2 ? "avx2" : "scalar");
+}
+
+bool parse_cpu_path(const char* s, CpuPath* out) {
+  if (std::strcmp(s, "scalar") == 0) *out = CpuPath::Scalar;
+  else if (std::strcmp(s, "avx2") == 0) *out = CpuPath::Avx2;
+  else if (std::strcmp(s, "avx512") == 0) *out = CpuPath::Avx512;
+  else return false;
+  return true;
+}
+
+const CpuFeatures& cpu_features() { return table().masked[current_path().load(std::memory_order_relaxed)]; }
+const CpuFeatures& cpu_hw_features() { return table().hw; }
+CpuPath cpu_path() { return static_cast<CpuPath>(current_path().load(std::memory_order_relaxed)); }
+CpuPath cpu_best_path() { return table().best; }
+CpuPath set_cpu_path_cap(CpuPath cap) {
+  const CpuPath p = std::min(cap, table().best);
+  current_path().store(static_cast<int>(p), std::memory_order_relaxed);
+  return p;
+}
+const char* cpu_path_env() { return table().env; }
+bool cpu_path_env_valid() { return table().env_valid; }
 
 }  // namespace seed

@@ -17,6 +17,27 @@ struct CpuFeatures {
   bool avx2 = false, fma = false, f16c = false, avx512f = false, avx512bw = false, avx512vl = false,
        avx512bf16 = false, avx512vnni = false;
 };
+
+// The SIMD paths of the CPU kernels, in order. A path needs: avx2 = AVX2 + FMA + F16C; avx512 = that plus
+// AVX-512 F/BW/VL (VNNI and BF16 are used inside it when present).
+enum class CpuPath : int { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+const char* cpu_path_name(CpuPath p);
+// Parses "scalar" | "avx2" | "avx512"; false for anything else.
+bool parse_cpu_path(const char* s, CpuPath* out);
+
+// The features the kernels may use: the hardware's, less everything above the path cap. The cap starts as
+// SEED_CPU_PATH (scalar|avx2|avx512; unset or unknown: no cap) and can be changed by set_cpu_path_cap, which
+// must run on the CPU stream thread (between kernels) so no kernel sees the path change under it.
 const CpuFeatures& cpu_features();
+// What the hardware has, whatever the cap.
+const CpuFeatures& cpu_hw_features();
+// The path the kernels run now (the best the hardware has, at most the cap), and the best the hardware has.
+CpuPath cpu_path();
+CpuPath cpu_best_path();
+// Sets the cap (the path used is min(cap, best)); returns the path now in use.
+CpuPath set_cpu_path_cap(CpuPath cap);
+// The cap SEED_CPU_PATH asked for at start-up ("" when unset), and whether it was understood.
+const char* cpu_path_env();
+bool cpu_path_env_valid();
 
 }  // namespace seed

@@ -13,9 +13,10 @@
 
 namespace seed {
 
+// Read on every call (the path cap can change between kernels; see cpu_features).
 inline bool simd_has_avx2() {
-  static const bool ok = cpu_features().avx2 && cpu_features().fma && cpu_features().f16c;
-  return ok;
+  const CpuFeatures& f = cpu_features();
+  return f.avx2 && f.fma && f.f16c;
 }
 
 __attribute__((target("avx2,fma,f16c"))) inline void simd_to_f32_avx2(const void* src, DType t, int64_t off, int64_t n,

@@ -17,8 +17,13 @@ export interface AddonInfo {
     avx512bf16: boolean;
     avx512vnni: boolean;
   };
-  /** The SIMD path the CPU kernels use on this machine. */
+  /** The SIMD path the CPU kernels use now: the best this CPU has, capped by SEED_CPU_PATH or setCpuPath. */
   simd: 'avx512' | 'avx2' | 'scalar';
+  /** Every path this CPU can run, slowest first (older addons: absent). */
+  simdPaths?: ('avx512' | 'avx2' | 'scalar')[];
+  /** SEED_CPU_PATH as the addon read it at start-up, or null when unset. */
+  cpuPathEnv?: string | null;
+  cpuPathEnvValid?: boolean;
   threads: number;
   cudaCompiled: boolean;
   cudaDevices: { name: string; description: string; memoryBytes: number }[];
@@ -56,6 +61,8 @@ export interface Addon {
   info(): AddonInfo;
   memory(): AddonMemory;
   setThreads(n: number): void;
+  /** Caps the CPU kernels' SIMD path in stream order; returns the path ops enqueued from now on run. */
+  setCpuPath(path: 'scalar' | 'avx2' | 'avx512'): 'scalar' | 'avx2' | 'avx512';
   /** The op table's names (native/ops.def order); src/ops.ts OP_NAMES lists the same set. */
   opNames(): string[];
   /** Measure this CPU's FMA peak and copy bandwidth on the kernel threads: three doubles (GFLOP/s, GB/s, isa code). */

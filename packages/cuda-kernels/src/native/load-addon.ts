@@ -60,8 +60,16 @@ let cached: Addon | undefined;
 let selection: AddonSelection | undefined;
 
 /** Loads the addon (first call) and returns it; throws an Error listing every candidate and what to run. */
+/** The SIMD paths of the CPU kernels, slowest first (SEED_CPU_PATH caps the one used). */
+export const CPU_PATHS = ['scalar', 'avx2', 'avx512'] as const;
+export type CpuPath = (typeof CPU_PATHS)[number];
+
 export function loadAddon(): Addon {
   if (cached) return cached;
+  // The addon reads SEED_CPU_PATH itself (and ignores a value it does not know): refuse a typo here, loudly.
+  const path = process.env.SEED_CPU_PATH;
+  if (path && !CPU_PATHS.includes(path as CpuPath))
+    throw new Error(`SEED_CPU_PATH=${path}: expected one of ${CPU_PATHS.join(', ')} (or unset for the best path)`);
   const root = packageRoot();
   const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
   const planned = plan(root, version);

@@ -1,16 +1,35 @@
 /**
- * Conformance: every op × dtype × available backend (cpu, and cuda:N when present) against the TypeScript
+ * Conformance: every op × dtype × available backend (cpu on every SIMD path this machine has — avx512, avx2,
+ * scalar, switched at run time by setCpuPath — and cuda:N when present) against the TypeScript
  * reference (src/ref), on fresh random inputs (never zeros), including awkward sizes: single rows, widths
  * that are not a multiple of the SIMD width, long rows. Tolerances follow each dtype's precision.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DType, devices, ops, type Tensor, tensor } from '../../src/index.js';
+import {
+  type CpuPath,
+  cpuPaths,
+  type Device,
+  type DType,
+  devices,
+  ops,
+  runtimeInfo,
+  setCpuPath,
+  type Tensor,
+  tensor,
+} from '../../src/index.js';
 import { loadAddon } from '../../src/native/load-addon.js';
 import { OP_NAMES } from '../../src/ops.js';
 import { expectClose, type RefTensor, Rng, randomTensor, ref, toleranceFor, toRef } from '../../src/testing/index.js';
 
 const FLOATS: DType[] = ['f32', 'f16', 'bf16'];
-const backends = devices();
+// The CPU once per SIMD path (best first, so a failure on the default path shows first), then each GPU.
+const paths = [...cpuPaths()].reverse();
+const backends: { device: Device; path?: CpuPath; label: string }[] = [
+  ...paths.map((path) => ({ device: 'cpu' as Device, path, label: `cpu (${path})` })),
+  ...devices()
+    .filter((d) => d !== 'cpu')
+    .map((device) => ({ device, label: device })),
+];
 let seed = 1;
 const rng = () => new Rng(seed++);
 
@@ -28,8 +47,9 @@ beforeAll(() => {
     return enqueue(op, inputs, outputs, params);
   };
 });
-afterAll(() => {
+afterAll(async () => {
   addon.enqueue = enqueue;
+  await setCpuPath(paths[0]);
 });
 
 async function check(t: Tensor, expected: RefTensor, tolScale = 1, what = '') {
@@ -37,10 +57,14 @@ async function check(t: Tensor, expected: RefTensor, tolScale = 1, what = '') {
   t.dispose();
 }
 
-for (const device of backends) {
-  describe(`conformance on ${device}`, () => {
-    beforeAll(() => {
-      current = device;
+for (const { device, path, label } of backends) {
+  describe(`conformance on ${label}`, () => {
+    beforeAll(async () => {
+      current = label;
+      if (path) {
+        expect(await setCpuPath(path)).toBe(path);
+        expect(runtimeInfo().simd).toBe(path);
+      }
     });
     const rnd = (shape: number[], dtype: DType, r: Rng, scale = 1) => randomTensor(shape, dtype, r, { device, scale });
 
@@ -473,7 +497,7 @@ for (const device of backends) {
     });
 
     it('every op of the table has conformance cases on this device', () => {
-      const missing = OP_NAMES.filter((op) => !ran.get(device)?.has(op));
+      const missing = OP_NAMES.filter((op) => !ran.get(label)?.has(op));
       expect(missing).toEqual([]);
     });
   });
