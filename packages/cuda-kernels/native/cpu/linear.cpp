@@ -12,6 +12,8 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -535,6 +537,232 @@ void gemv(const float* x, int64_t rows, const WeightView& w, float* y, bool para
 }
 
 // ---------------------------------------------------------------------------------------------------
+// int8 GEMM for q8 weights (prefill with AVX-512 VNNI): C[m, n] = s_w[n] · Σ_b d[m, b] · Σ_{k∈b} q_x[m, k]·q_w[n, k].
+//
+// The activations are quantized per block of kQB along K (per row): d = max|x| / 127, q_x = round(x / d) (nearest
+// even) in [-127, 127]; the weights are q8's int8 values with their per-row scale s_w. VNNI's vpdpbusd multiplies
+// unsigned by signed bytes, so A is stored as q_x + 128 (1..255) and each block's integer sum starts from
+// −128 · Σ_{k∈b} q_w[n, k] (computed while packing the panel), which cancels the offset exactly. Per block the
+// int32 sum (|·| ≤ 32·255·127) is converted and accumulated in f32 with d; s_w is applied once at the end.
+// K is padded to a multiple of kQB with zeros on both sides (a zero weight adds nothing, whatever the offset).
+
+constexpr int64_t kQB = 32;           // activation block (and the unit of the packed panels)
+constexpr int64_t kQMR = 6, kQNR = 32;  // rows × columns of the int8 micro-kernel
+constexpr int64_t kQMinRows = kGemvMaxRows + 1;
+
+// Quantize rows [m0, m1) of A (f32, [M, K]) into the tile layout: tile t = m / kQMR, row r = m % kQMR; bytes at
+// ((t·nb + b)·kQMR + r)·kQB, scale at (t·nb + b)·kQMR + r.
+void quantize_rows_scalar(const float* A, int64_t K, int64_t nb, int64_t m0, int64_t m1, uint8_t* aq, float* ad) {
+  for (int64_t m = m0; m < m1; ++m) {
+    const int64_t t = m / kQMR, r = m % kQMR;
+    for (int64_t b = 0; b < nb; ++b) {
+      const int64_t k0 = b * kQB, n = std::min(kQB, K - k0);
+      const float* x = A + m * K + k0;
+      float amax = 0;
+      for (int64_t i = 0; i < n; ++i) amax = std::max(amax, std::fabs(x[i]));
+      const float d = amax / 127.0f, id = amax > 0 ? 127.0f / amax : 0.0f;
+      uint8_t* q = aq + ((t * nb + b) * kQMR + r) * kQB;
+      for (int64_t i = 0; i < kQB; ++i) {
+        const float v = i < n ? std::nearbyint(x[i] * id) : 0.0f;
+        q[i] = static_cast<uint8_t>(static_cast<int>(std::min(127.0f, std::max(-127.0f, v))) + 128);
+      }
+      ad[(t * nb + b) * kQMR + r] = d;
+    }
+  }
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void quantize_rows_avx512(const float* A, int64_t K, int64_t nb,
+                                                                              int64_t m0, int64_t m1, uint8_t* aq,
+                                                                              float* ad) {
+  const __m512 lim = _mm512_set1_ps(127.0f);
+  const __m512i off = _mm512_set1_epi32(128);
+  for (int64_t m = m0; m < m1; ++m) {
+    const int64_t t = m / kQMR, r = m % kQMR;
+    for (int64_t b = 0; b < nb; ++b) {
+      const int64_t k0 = b * kQB, n = std::min(kQB, K - k0);
+      const float* x = A + m * K + k0;
+      // Masked loads: the tail of the last block reads nothing past the row and counts as zeros.
+      const __mmask16 m_lo = static_cast<__mmask16>(n >= 16 ? 0xffff : (1u << n) - 1);
+      const __mmask16 m_hi = static_cast<__mmask16>(n >= 32 ? 0xffff : (n > 16 ? (1u << (n - 16)) - 1 : 0));
+      const __m512 x0 = _mm512_maskz_loadu_ps(m_lo, x), x1 = _mm512_maskz_loadu_ps(m_hi, x + 16);
+      const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(x0), _mm512_abs_ps(x1)));
+      const float d = amax / 127.0f, id = amax > 0 ? 127.0f / amax : 0.0f;
+      const __m512 vid = _mm512_set1_ps(id);
+      // Round to nearest even (the default MXCSR mode), like std::nearbyint in the scalar twin.
+      const __m512 q0 = _mm512_min_ps(lim, _mm512_max_ps(_mm512_sub_ps(_mm512_setzero_ps(), lim), _mm512_mul_ps(x0, vid)));
+      const __m512 q1 = _mm512_min_ps(lim, _mm512_max_ps(_mm512_sub_ps(_mm512_setzero_ps(), lim), _mm512_mul_ps(x1, vid)));
+      const __m512i i0 = _mm512_add_epi32(_mm512_cvtps_epi32(q0), off), i1 = _mm512_add_epi32(_mm512_cvtps_epi32(q1), off);
+      uint8_t* q = aq + ((t * nb + b) * kQMR + r) * kQB;
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(q), _mm512_cvtepi32_epi8(i0));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 16), _mm512_cvtepi32_epi8(i1));
+      ad[(t * nb + b) * kQMR + r] = d;
+    }
+  }
+}
+
+// One panel of kQNR weight rows [n0, n0 + cols) (cols ≤ kQNR; the rest zero): bp[b][g][j][4] = q_w[n0 + j][b·kQB + 4g
+// + i] and comp[b][j] = −128 · Σ_{k∈b} q_w[n0 + j][k]. Columns are read a block (kQB bytes) at a time as 4-byte groups.
+void pack_q8_panel(const int8_t* w, int64_t K, int64_t nb, int64_t n0, int64_t cols, int8_t* bp, int32_t* comp) {
+  constexpr int64_t G = kQB / 4;
+  for (int64_t j = 0; j < kQNR; ++j) {
+    const int8_t* row = j < cols ? w + (n0 + j) * K : nullptr;
+    for (int64_t b = 0; b < nb; ++b) {
+      const int64_t k0 = b * kQB, n = row ? std::min(kQB, K - k0) : 0;
+      int8_t blk[kQB] = {};
+      if (n == kQB) std::memcpy(blk, row + k0, kQB);
+      else if (n > 0) std::memcpy(blk, row + k0, static_cast<size_t>(n));
+      int32_t sum = 0;
+      for (int64_t i = 0; i < kQB; ++i) sum += blk[i];
+      comp[b * kQNR + j] = -128 * sum;
+      for (int64_t g = 0; g < G; ++g) std::memcpy(bp + ((b * G + g) * kQNR + j) * 4, blk + 4 * g, 4);
+    }
+  }
+}
+
+// The scalar twin of the micro-kernel (same integer sums, same f32 accumulation order per block).
+void q8_tile_scalar(const uint8_t* aq, const float* ad, const int8_t* bp, const int32_t* comp, int64_t nb,
+                    const float* ws, float* c, int64_t ldc) {
+  constexpr int64_t G = kQB / 4;
+  float acc[kQMR][kQNR] = {};
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* a = aq + b * kQMR * kQB;
+    const int8_t* B = bp + b * G * kQNR * 4;
+    for (int64_t r = 0; r < kQMR; ++r)
+      for (int64_t j = 0; j < kQNR; ++j) {
+        int32_t s = comp[b * kQNR + j];
+        for (int64_t g = 0; g < G; ++g)
+          for (int64_t i = 0; i < 4; ++i) s += int32_t(a[r * kQB + 4 * g + i]) * int32_t(B[(g * kQNR + j) * 4 + i]);
+        acc[r][j] += static_cast<float>(s) * ad[b * kQMR + r];
+      }
+  }
+  for (int64_t r = 0; r < kQMR; ++r)
+    for (int64_t j = 0; j < kQNR; ++j) c[r * ldc + j] = acc[r][j] * ws[j];
+}
+
+#define SEED_Q8_INIT_ROW(r) __m512i i##r##_0 = k0, i##r##_1 = k1;
+#define SEED_Q8_DOT_ROW(r, g) \
+  { \
+    int32_t v; \
+    std::memcpy(&v, a + r * kQB + 4 * g, 4); \
+    const __m512i av = _mm512_set1_epi32(v); \
+    i##r##_0 = _mm512_dpbusd_epi32(i##r##_0, av, b0); \
+    i##r##_1 = _mm512_dpbusd_epi32(i##r##_1, av, b1); \
+  }
+#define SEED_Q8_GROUP(g) \
+  { \
+    const __m512i b0 = _mm512_load_si512(B + g * 128), b1 = _mm512_load_si512(B + g * 128 + 64); \
+    SEED_Q8_DOT_ROW(0, g) \
+    SEED_Q8_DOT_ROW(1, g) \
+    SEED_Q8_DOT_ROW(2, g) \
+    SEED_Q8_DOT_ROW(3, g) \
+    SEED_Q8_DOT_ROW(4, g) \
+    SEED_Q8_DOT_ROW(5, g) \
+  }
+#define SEED_Q8_FOLD_ROW(r) \
+  { \
+    const __m512 dv = _mm512_set1_ps(dsc[r]); \
+    f##r##_0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i##r##_0), dv, f##r##_0); \
+    f##r##_1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i##r##_1), dv, f##r##_1); \
+  }
+#define SEED_Q8_STORE_ROW(r) \
+  _mm512_storeu_ps(c + r * ldc, _mm512_mul_ps(f##r##_0, w0)); \
+  _mm512_storeu_ps(c + r * ldc + 16, _mm512_mul_ps(f##r##_1, w1));
+
+// 6×32 with VNNI: 12 int32 block sums + 12 f32 accumulators + 2 B vectors + 1 broadcast of the 32 registers.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void q8_tile_vnni(const uint8_t* aq, const float* ad,
+                                                                                  const int8_t* bp, const int32_t* comp,
+                                                                                  int64_t nb, const float* ws, float* c,
+                                                                                  int64_t ldc) {
+  __m512 f0_0 = _mm512_setzero_ps(), f0_1 = f0_0, f1_0 = f0_0, f1_1 = f0_0, f2_0 = f0_0, f2_1 = f0_0, f3_0 = f0_0,
+         f3_1 = f0_0, f4_0 = f0_0, f4_1 = f0_0, f5_0 = f0_0, f5_1 = f0_0;
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* a = aq + b * kQMR * kQB;
+    const int8_t* B = bp + b * kQB * kQNR;
+    const float* dsc = ad + b * kQMR;
+    const __m512i k0 = _mm512_load_si512(comp + b * kQNR), k1 = _mm512_load_si512(comp + b * kQNR + 16);
+    SEED_Q8_INIT_ROW(0)
+    SEED_Q8_INIT_ROW(1)
+    SEED_Q8_INIT_ROW(2)
+    SEED_Q8_INIT_ROW(3)
+    SEED_Q8_INIT_ROW(4)
+    SEED_Q8_INIT_ROW(5)
+    SEED_Q8_GROUP(0)
+    SEED_Q8_GROUP(1)
+    SEED_Q8_GROUP(2)
+    SEED_Q8_GROUP(3)
+    SEED_Q8_GROUP(4)
+    SEED_Q8_GROUP(5)
+    SEED_Q8_GROUP(6)
+    SEED_Q8_GROUP(7)
+    SEED_Q8_FOLD_ROW(0)
+    SEED_Q8_FOLD_ROW(1)
+    SEED_Q8_FOLD_ROW(2)
+    SEED_Q8_FOLD_ROW(3)
+    SEED_Q8_FOLD_ROW(4)
+    SEED_Q8_FOLD_ROW(5)
+  }
+  const __m512 w0 = _mm512_loadu_ps(ws), w1 = _mm512_loadu_ps(ws + 16);
+  SEED_Q8_STORE_ROW(0)
+  SEED_Q8_STORE_ROW(1)
+  SEED_Q8_STORE_ROW(2)
+  SEED_Q8_STORE_ROW(3)
+  SEED_Q8_STORE_ROW(4)
+  SEED_Q8_STORE_ROW(5)
+}
+static_assert(kQB == 32 && kQNR == 32 && kQMR == 6, "q8_tile_vnni is written for 6×32 tiles over blocks of 32");
+
+// Which prefill path q8 weights take: the int8 kernel with VNNI on the avx512 path when the CPU has VNNI;
+// otherwise the f32 GEMM (weights converted while packing). SEED_Q8_INT8=scalar forces the int8 algorithm with
+// its scalar twin (for tests of the algorithm on any machine).
+enum class Q8Path { None, Scalar, Vnni };
+Q8Path q8_int8_path() {
+  const CpuFeatures& f = cpu_features();
+  if (cpu_path() == CpuPath::Avx512 && f.avx512vnni) return Q8Path::Vnni;
+  static const bool force_scalar = [] {
+    const char* e = std::getenv("SEED_Q8_INT8");
+    return e && std::strcmp(e, "scalar") == 0;
+  }();
+  return force_scalar ? Q8Path::Scalar : Q8Path::None;
+}
+
+// C[M, N] = A[M, K] · wᵀ for q8 w (rows of int8 + per-row scales), through the int8 micro-kernel. C overwritten.
+void gemm_q8(const float* A, int64_t M, const WeightView& w, float* C, bool vnni) {
+  const int64_t N = w.N, K = w.K, nb = (K + kQB - 1) / kQB;
+  const int64_t mtiles = (M + kQMR - 1) / kQMR, panels = (N + kQNR - 1) / kQNR;
+  std::vector<uint8_t> aq(static_cast<size_t>(mtiles * nb * kQMR * kQB), 128);  // rows past M: q = 0
+  std::vector<float> ad(static_cast<size_t>(mtiles * nb * kQMR), 0.0f);
+  parallel_for(M, std::max<int64_t>(1, 16384 / std::max<int64_t>(K, 1)), [&](int64_t m0, int64_t m1) {
+    if (vnni) quantize_rows_avx512(A, K, nb, m0, m1, aq.data(), ad.data());
+    else quantize_rows_scalar(A, K, nb, m0, m1, aq.data(), ad.data());
+  });
+  const int8_t* wq = static_cast<const int8_t*>(w.data);
+  parallel_for(panels, 1, [&](int64_t p0, int64_t p1) {
+    AlignedFloats bbuf((nb * kQB * kQNR) / 4 + nb * kQNR);  // bytes of the panel, then comp (int32)
+    int8_t* bp = reinterpret_cast<int8_t*>(bbuf.get());
+    int32_t* comp = reinterpret_cast<int32_t*>(bbuf.get() + nb * kQB * kQNR / 4);
+    alignas(64) float edge[kQMR * kQNR];
+    alignas(64) float ws[kQNR];
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t n0 = p * kQNR, cols = std::min(kQNR, N - n0);
+      pack_q8_panel(wq, K, nb, n0, cols, bp, comp);
+      for (int64_t j = 0; j < kQNR; ++j) ws[j] = j < cols ? w.q8_scales[n0 + j] : 0.0f;
+      for (int64_t t = 0; t < mtiles; ++t) {
+        const int64_t m0 = t * kQMR, rows = std::min(kQMR, M - m0);
+        const uint8_t* a = aq.data() + t * nb * kQMR * kQB;
+        const float* d = ad.data() + t * nb * kQMR;
+        const bool full = rows == kQMR && cols == kQNR;
+        float* out = full ? C + m0 * N + n0 : edge;
+        const int64_t ldo = full ? N : kQNR;
+        if (vnni) q8_tile_vnni(a, d, bp, comp, nb, ws, out, ldo);
+        else q8_tile_scalar(a, d, bp, comp, nb, ws, out, ldo);
+        if (!full)
+          for (int64_t r = 0; r < rows; ++r) std::memcpy(C + (m0 + r) * N + n0, edge + r * kQNR, cols * sizeof(float));
+      }
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
 
 // A float tensor as a contiguous f32 matrix: the tensor itself when it is f32, else a converted copy.
 const float* as_f32(const TensorView& t, std::vector<float>& storage) {
@@ -587,6 +815,8 @@ void seed_cpu_linear(OpCall& call, const NoArgs&) {
   float* c = y.dtype == DType::F32 ? y.as<float>() : (cs.resize(M * N), cs.data());
   if (K == 0) std::fill(c, c + M * N, 0.0f);
   else if (M <= kGemvMaxRows) gemv(xf, M, wv, c, true);
+  else if (w.dtype == DType::Q8 && M >= kQMinRows && q8_int8_path() != Q8Path::None)
+    gemm_q8(xf, M, wv, c, q8_int8_path() == Q8Path::Vnni);
   else gemm(xf, M, wv, c, true);
   if (bias || c != y.data) finish(c, M, N, bias, y);
 }

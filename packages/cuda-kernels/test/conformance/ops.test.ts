@@ -57,6 +57,41 @@ async function check(t: Tensor, expected: RefTensor, tolScale = 1, what = '') {
   t.dispose();
 }
 
+/**
+ * q8 weights at 5 or more rows take the int8 prefill path where the CPU has it (AVX-512 VNNI): x is quantized per
+ * block of 32 along K, so each x moves by at most half a step, max|x over its block| / 254, and therefore
+ * |y − y_ref|[m, n] ≤ Σ_k |w[n, k]| · max|x[m, block(k)]| / 254. Checked per element, on top of the output
+ * dtype's tolerance (paths without the int8 kernel are simply closer).
+ */
+async function checkQ8(t: Tensor, x: RefTensor, w: RefTensor, expected: RefTensor, what: string) {
+  const actual = await toRef(t);
+  t.dispose();
+  const [N, K] = w.shape;
+  const M = x.data.length / K;
+  const tol = toleranceFor(expected.dtype);
+  const bound = new Float64Array(M * N);
+  for (let m = 0; m < M; m++) {
+    const step = new Float64Array(K);
+    for (let k0 = 0; k0 < K; k0 += 32) {
+      let amax = 0;
+      for (let k = k0; k < Math.min(K, k0 + 32); k++) amax = Math.max(amax, Math.abs(x.data[m * K + k]));
+      for (let k = k0; k < Math.min(K, k0 + 32); k++) step[k] = amax / 254;
+    }
+    for (let n = 0; n < N; n++) {
+      let b = 0;
+      for (let k = 0; k < K; k++) b += Math.abs(w.data[n * K + k]) * step[k];
+      bound[m * N + n] = b * (1 + 1e-3);
+    }
+  }
+  expect(actual.shape).toEqual(expected.shape);
+  for (let i = 0; i < expected.data.length; i++) {
+    const a = actual.data[i];
+    const e = expected.data[i];
+    const allowed = bound[i] * (expected.dtype === 'f32' ? 1 : 1.01) + tol.atol + tol.rtol * Math.abs(e);
+    if (!(Math.abs(a - e) <= allowed)) throw new Error(`${what}: element ${i} is ${a}, expected ${e} ± ${allowed}`);
+  }
+}
+
 for (const { device, path, label } of backends) {
   describe(`conformance on ${label}`, () => {
     beforeAll(async () => {
@@ -77,11 +112,24 @@ for (const { device, path, label } of backends) {
             [64, 48, 96],
             [2, 5, 4097],
             [1, 19, 1],
+            [13, 70, 100], // int8 prefill: partial row tile, partial panel, K not a multiple of 32
+            [6, 64, 4096],
           ]) {
             const r = rng();
             const x = rnd([M, K], xd, r);
             const w = rnd([N, K], wd, r, 1 / Math.sqrt(K));
             const b = rnd([N], 'f32', r);
+            if (wd === 'q8') {
+              await checkQ8(ops.linear(x.t, w.t), x.r, w.r, ref.linear(x.r, w.r), `linear ${xd}×q8 ${M}x${N}x${K}`);
+              await checkQ8(
+                ops.linear(x.t, w.t, b.t),
+                x.r,
+                w.r,
+                ref.linear(x.r, w.r, b.r),
+                `linear+bias ${xd}×q8 ${M}x${N}x${K}`,
+              );
+              continue;
+            }
             await check(ops.linear(x.t, w.t), ref.linear(x.r, w.r), 1, `linear ${xd}×${wd} ${M}x${N}x${K}`);
             await check(
               ops.linear(x.t, w.t, b.t),
