@@ -600,22 +600,55 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void quantize_rows_avx512(c
   }
 }
 
-// One panel of kQNR weight rows [n0, n0 + cols) (cols ≤ kQNR; the rest zero): bp[b][g][j][4] = q_w[n0 + j][b·kQB + 4g
-// + i] and comp[b][j] = −128 · Σ_{k∈b} q_w[n0 + j][k]. Columns are read a block (kQB bytes) at a time as 4-byte groups.
-void pack_q8_panel(const int8_t* w, int64_t K, int64_t nb, int64_t n0, int64_t cols, int8_t* bp, int32_t* comp) {
+// One block of one panel of kQNR weight rows [n0, n0 + cols) (cols ≤ kQNR; the rest zero): bp[g][j][4] = q_w[n0 + j]
+// [k0 + 4g + i] and comp[j] = −128 · Σ_{k∈block} q_w[n0 + j][k]; k past K is zero.
+void pack_q8_block_scalar(const int8_t* w, int64_t K, int64_t k0, int64_t n0, int64_t cols, int8_t* bp, int32_t* comp) {
   constexpr int64_t G = kQB / 4;
+  const int64_t n = std::min(kQB, K - k0);
   for (int64_t j = 0; j < kQNR; ++j) {
-    const int8_t* row = j < cols ? w + (n0 + j) * K : nullptr;
-    for (int64_t b = 0; b < nb; ++b) {
-      const int64_t k0 = b * kQB, n = row ? std::min(kQB, K - k0) : 0;
-      int8_t blk[kQB] = {};
-      if (n == kQB) std::memcpy(blk, row + k0, kQB);
-      else if (n > 0) std::memcpy(blk, row + k0, static_cast<size_t>(n));
-      int32_t sum = 0;
-      for (int64_t i = 0; i < kQB; ++i) sum += blk[i];
-      comp[b * kQNR + j] = -128 * sum;
-      for (int64_t g = 0; g < G; ++g) std::memcpy(bp + ((b * G + g) * kQNR + j) * 4, blk + 4 * g, 4);
-    }
+    int8_t blk[kQB] = {};
+    if (j < cols) std::memcpy(blk, w + (n0 + j) * K + k0, static_cast<size_t>(n));
+    int32_t sum = 0;
+    for (int64_t i = 0; i < kQB; ++i) sum += blk[i];
+    comp[j] = -128 * sum;
+    for (int64_t g = 0; g < G; ++g) std::memcpy(bp + (g * kQNR + j) * 4, blk + 4 * g, 4);
+  }
+}
+
+// The same for a full block of a full panel: each 4-byte group of the 32 rows is one gather of 16 lanes (the
+// rows are K bytes apart), and the column sums come from vpdpbusd against ones.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void pack_q8_block_vnni(const int8_t* w, int64_t K,
+                                                                                        int64_t k0, int64_t n0,
+                                                                                        int8_t* bp, int32_t* comp) {
+  const __m512i rows = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                          _mm512_set1_epi32(static_cast<int32_t>(K)));
+  const __m512i ones = _mm512_set1_epi8(1);
+  const int8_t* base0 = w + n0 * K + k0;
+  const int8_t* base1 = base0 + 16 * K;
+  __m512i s0 = _mm512_setzero_si512(), s1 = s0;
+  for (int64_t g = 0; g < kQB / 4; ++g) {
+    const __m512i v0 = _mm512_i32gather_epi32(rows, base0 + 4 * g, 1);
+    const __m512i v1 = _mm512_i32gather_epi32(rows, base1 + 4 * g, 1);
+    _mm512_store_si512(bp + g * kQNR * 4, v0);
+    _mm512_store_si512(bp + g * kQNR * 4 + 64, v1);
+    s0 = _mm512_dpbusd_epi32(s0, ones, v0);
+    s1 = _mm512_dpbusd_epi32(s1, ones, v1);
+  }
+  const __m512i m128 = _mm512_set1_epi32(-128);
+  _mm512_store_si512(comp, _mm512_mullo_epi32(s0, m128));
+  _mm512_store_si512(comp + 16, _mm512_mullo_epi32(s1, m128));
+}
+
+// A whole panel (nb blocks): bp[b][g][j][4], comp[b][j]. The gathers address rows by 32-bit offsets, so they are
+// used only while 32 rows fit (32·K < 2^31) and for full blocks of full panels.
+void pack_q8_panel(const int8_t* w, int64_t K, int64_t nb, int64_t n0, int64_t cols, int8_t* bp, int32_t* comp,
+                   bool vnni) {
+  const bool gather = vnni && cols == kQNR && K < (int64_t(1) << 26);
+  for (int64_t b = 0; b < nb; ++b) {
+    const int64_t k0 = b * kQB;
+    int8_t* dst = bp + b * kQB * kQNR;
+    if (gather && k0 + kQB <= K) pack_q8_block_vnni(w, K, k0, n0, dst, comp + b * kQNR);
+    else pack_q8_block_scalar(w, K, k0, n0, cols, dst, comp + b * kQNR);
   }
 }
 
@@ -744,7 +777,7 @@ void gemm_q8(const float* A, int64_t M, const WeightView& w, float* C, bool vnni
     alignas(64) float ws[kQNR];
     for (int64_t p = p0; p < p1; ++p) {
       const int64_t n0 = p * kQNR, cols = std::min(kQNR, N - n0);
-      pack_q8_panel(wq, K, nb, n0, cols, bp, comp);
+      pack_q8_panel(wq, K, nb, n0, cols, bp, comp, vnni);
       for (int64_t j = 0; j < kQNR; ++j) ws[j] = j < cols ? w.q8_scales[n0 + j] : 0.0f;
       for (int64_t t = 0; t < mtiles; ++t) {
         const int64_t m0 = t * kQMR, rows = std::min(kQMR, M - m0);
