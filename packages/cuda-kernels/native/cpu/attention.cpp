@@ -51,12 +51,43 @@ struct FlashBuffers {
         kp(D * kFlashKeys), vp(kFlashKeys * round_up(D, nr)) {}
 };
 
+// sc[0, n) = exp(sc − mx), −inf lanes exactly 0; returns the sum. n is a multiple of 16 (every nr is).
+__attribute__((target("avx2,fma"))) float exp_row_avx2(float* sc, int64_t n, float mx) {
+  const __m256 vinf = _mm256_set1_ps(-std::numeric_limits<float>::infinity()), vmax = _mm256_set1_ps(mx);
+  __m256 sum = _mm256_setzero_ps();
+  for (int64_t jj = 0; jj < n; jj += 8) {
+    const __m256 x = _mm256_loadu_ps(sc + jj);
+    const __m256 live = _mm256_cmp_ps(x, vinf, _CMP_GT_OQ);
+    const __m256 pv = _mm256_and_ps(exp256(_mm256_sub_ps(x, vmax)), live);  // masked lanes exactly 0
+    _mm256_storeu_ps(sc + jj, pv);
+    sum = _mm256_add_ps(sum, pv);
+  }
+  __m128 hs = _mm_add_ps(_mm256_castps256_ps128(sum), _mm256_extractf128_ps(sum, 1));
+  hs = _mm_add_ps(hs, _mm_movehl_ps(hs, hs));
+  hs = _mm_add_ss(hs, _mm_movehdup_ps(hs));
+  return _mm_cvtss_f32(hs);
+}
+
+__attribute__((target("avx512f"))) float exp_row_avx512(float* sc, int64_t n, float mx) {
+  const __m512 vinf = _mm512_set1_ps(-std::numeric_limits<float>::infinity()), vmax = _mm512_set1_ps(mx);
+  __m512 sum = _mm512_setzero_ps();
+  for (int64_t jj = 0; jj < n; jj += 16) {
+    const __m512 x = _mm512_loadu_ps(sc + jj);
+    const __mmask16 live = _mm512_cmp_ps_mask(x, vinf, _CMP_GT_OQ);
+    const __m512 pv = _mm512_maskz_mov_ps(live, exp512(_mm512_sub_ps(x, vmax)));
+    _mm512_storeu_ps(sc + jj, pv);
+    sum = _mm512_add_ps(sum, pv);
+  }
+  return _mm512_reduce_add_ps(sum);
+}
+
 // Queries i0 .. i0 + nq (nq ≤ f.mq) of head h in batch b.
 __attribute__((target("avx2,fma"))) void attend_flash(const PrefillArgs& a, const MicroKernel& mk, int64_t b, int64_t h, int64_t i0,
                                                       int64_t nq, FlashBuffers& f) {
   const int64_t D = a.D, Dp = f.Dp, mr = mk.mr, nr = mk.nr, hk = h / a.group;
   const int64_t mq = round_up(nq, mr);  // rows computed (past nq: zero queries, never stored)
   const float neg_inf = -std::numeric_limits<float>::infinity();
+  const bool avx512 = cpu_path() == CpuPath::Avx512;
   float m[kFlashTiles * kMaxMR], l[kFlashTiles * kMaxMR];
   int64_t limit[kFlashTiles * kMaxMR];
   const float* mrow[kFlashTiles * kMaxMR];
@@ -103,18 +134,25 @@ __attribute__((target("avx2,fma"))) void attend_flash(const PrefillArgs& a, cons
         std::fill(dst + n, dst + nr, 0.0f);
       }
     }
+    // Row tiles whose queries see none of these keys (causal: the early queries, once j0 passes them) are
+    // skipped in both products and in the softmax. limit[] is nondecreasing over the real rows, so those tiles
+    // are a prefix: the first live tile is the first whose last real row has a key in this block.
+    int64_t tlive = 0;
+    while (tlive < mq / mr && limit[std::min((tlive + 1) * mr, nq) - 1] <= j0) ++tlive;
     // ---- S = Q · Kᵀ [mq][njp] ----
     for (int64_t p = 0; p < njp / nr; ++p)
-      for (int64_t t = 0; t < mq / mr; ++t)
+      for (int64_t t = tlive; t < mq / mr; ++t)
         mk.tile_rows(f.qs.data() + t * mr * D, D, f.kp.get() + p * D * nr, D, f.s.data() + t * mr * njp + p * nr, njp, false);
     // ---- online softmax: S becomes P in place; the accumulator is rescaled to the new max ----
     const __m256 vinf = _mm256_set1_ps(neg_inf);
-    for (int64_t r = 0; r < mq; ++r) {
+    for (int64_t r = tlive * mr; r < mq; ++r) {
       float* sc = f.s.data() + r * njp;
-      const bool plain = !mrow[r] && j0 + nj <= limit[r];  // every key of the block live, nothing to add
+      // No mask: the keys past the row's limit (causal) and past nj are set to −inf and the max is a vector one.
+      const bool plain = !mrow[r];
       float cmax = neg_inf;
       if (r < nq && plain) {
-        for (int64_t jj = nj; jj < njp; ++jj) sc[jj] = neg_inf;
+        const int64_t live = std::max<int64_t>(0, std::min(nj, limit[r] - j0));
+        for (int64_t jj = live; jj < njp; ++jj) sc[jj] = neg_inf;
         __m256 mx = vinf;
         for (int64_t jj = 0; jj < njp; jj += 8) mx = _mm256_max_ps(mx, _mm256_loadu_ps(sc + jj));
         __m128 h4 = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
@@ -144,24 +182,13 @@ __attribute__((target("avx2,fma"))) void attend_flash(const PrefillArgs& a, cons
       const float corr = std::exp(m[r] - mnew);  // 0 on the first live block (m = −inf)
       if (corr != 1.0f)
         for (float *ar = f.acc.data() + r * Dp, *e = ar + Dp; ar < e; ++ar) *ar *= corr;
-      const __m256 vmax = _mm256_set1_ps(mnew);
-      __m256 sum = _mm256_setzero_ps();
-      for (int64_t jj = 0; jj < njp; jj += 8) {
-        const __m256 x = _mm256_loadu_ps(sc + jj);
-        const __m256 live = _mm256_cmp_ps(x, vinf, _CMP_GT_OQ);
-        const __m256 pv = _mm256_and_ps(exp256(_mm256_sub_ps(x, vmax)), live);  // masked lanes exactly 0
-        _mm256_storeu_ps(sc + jj, pv);
-        sum = _mm256_add_ps(sum, pv);
-      }
-      __m128 hs = _mm_add_ps(_mm256_castps256_ps128(sum), _mm256_extractf128_ps(sum, 1));
-      hs = _mm_add_ps(hs, _mm_movehl_ps(hs, hs));
-      hs = _mm_add_ss(hs, _mm_movehdup_ps(hs));
-      l[r] = l[r] * corr + _mm_cvtss_f32(hs);
+      const float psum = avx512 ? exp_row_avx512(sc, njp, mnew) : exp_row_avx2(sc, njp, mnew);
+      l[r] = l[r] * corr + psum;
       m[r] = mnew;
     }
     // ---- acc [mq][Dp] += P · V ----
     for (int64_t q = 0; q < Dp / nr; ++q)
-      for (int64_t t = 0; t < mq / mr; ++t)
+      for (int64_t t = tlive; t < mq / mr; ++t)
         mk.tile_rows(f.s.data() + t * mr * njp, njp, f.vp.get() + q * njp * nr, njp, f.acc.data() + t * mr * Dp + q * nr, Dp, true);
   }
   for (int64_t r = 0; r < nq; ++r) {
