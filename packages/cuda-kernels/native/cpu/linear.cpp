@@ -504,6 +504,92 @@ void gemv_avx2(const float* x, int64_t rows, const WeightView& w, int64_t n0, in
   }
 }
 
+// The same on the avx512 path: 16 weights per vector.
+template <DType T>
+__attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m512 load16(const void* w, int64_t i) {
+  if constexpr (T == DType::F32) return _mm512_loadu_ps(static_cast<const float*>(w) + i);
+  if constexpr (T == DType::F16)
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(w) + i)));
+  if constexpr (T == DType::BF16) {
+    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(w) + i));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  }
+  if constexpr (T == DType::Q8) {
+    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const int8_t*>(w) + i));
+    return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q));
+  }
+  return _mm512_setzero_ps();
+}
+
+template <DType T>
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void gemv1_avx512(const float* x, int64_t K, const void* w,
+                                                                      int64_t n0, int64_t n1, float* y,
+                                                                      const float* scales) {
+  constexpr int64_t es = sizeof_elem<T>();
+  for (int64_t n = n0; n < n1; ++n) {
+    const int64_t base = n * K;
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int64_t k = 0;
+    for (; k + 64 <= K; k += 64) {
+      const char* p = static_cast<const char*>(w) + (base + k) * es + kPrefetchBytes;
+      _mm_prefetch(p, _MM_HINT_T0);
+      if constexpr (es >= 2) _mm_prefetch(p + 64, _MM_HINT_T0);
+      if constexpr (es == 4) {
+        _mm_prefetch(p + 128, _MM_HINT_T0);
+        _mm_prefetch(p + 192, _MM_HINT_T0);
+      }
+      a0 = _mm512_fmadd_ps(load16<T>(w, base + k), _mm512_loadu_ps(x + k), a0);
+      a1 = _mm512_fmadd_ps(load16<T>(w, base + k + 16), _mm512_loadu_ps(x + k + 16), a1);
+      a2 = _mm512_fmadd_ps(load16<T>(w, base + k + 32), _mm512_loadu_ps(x + k + 32), a2);
+      a3 = _mm512_fmadd_ps(load16<T>(w, base + k + 48), _mm512_loadu_ps(x + k + 48), a3);
+    }
+    for (; k + 16 <= K; k += 16) a0 = _mm512_fmadd_ps(load16<T>(w, base + k), _mm512_loadu_ps(x + k), a0);
+    float s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+    for (; k < K; ++k) s += load1<T>(w, base + k) * x[k];
+    y[n] = T == DType::Q8 ? s * scales[n] : s;
+  }
+}
+
+template <DType T, int R>
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void gemvr_avx512(const float* x, int64_t K, const void* w,
+                                                                      int64_t n0, int64_t n1, float* y, int64_t ldy,
+                                                                      const float* scales) {
+  constexpr int64_t es = sizeof_elem<T>();
+  for (int64_t n = n0; n < n1; ++n) {
+    const int64_t base = n * K;
+    __m512 a[R][2];
+    for (int m = 0; m < R; ++m) a[m][0] = a[m][1] = _mm512_setzero_ps();
+    int64_t k = 0;
+    for (; k + 32 <= K; k += 32) {
+      const char* p = static_cast<const char*>(w) + (base + k) * es + kPrefetchBytes;
+      _mm_prefetch(p, _MM_HINT_T0);
+      if constexpr (es == 4) _mm_prefetch(p + 64, _MM_HINT_T0);
+      const __m512 w0 = load16<T>(w, base + k), w1 = load16<T>(w, base + k + 16);
+      for (int m = 0; m < R; ++m) {
+        a[m][0] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + m * K + k), a[m][0]);
+        a[m][1] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x + m * K + k + 16), a[m][1]);
+      }
+    }
+    float s[R];
+    for (int m = 0; m < R; ++m) s[m] = _mm512_reduce_add_ps(_mm512_add_ps(a[m][0], a[m][1]));
+    for (; k < K; ++k) {
+      const float wv = load1<T>(w, base + k);
+      for (int m = 0; m < R; ++m) s[m] += wv * x[m * K + k];
+    }
+    for (int m = 0; m < R; ++m) y[m * ldy + n] = T == DType::Q8 ? s[m] * scales[n] : s[m];
+  }
+}
+
+template <DType T>
+void gemv_avx512(const float* x, int64_t rows, const WeightView& w, int64_t n0, int64_t n1, float* y) {
+  switch (rows) {
+    case 1: return gemv1_avx512<T>(x, w.K, w.data, n0, n1, y, w.q8_scales);
+    case 2: return gemvr_avx512<T, 2>(x, w.K, w.data, n0, n1, y, w.N, w.q8_scales);
+    case 3: return gemvr_avx512<T, 3>(x, w.K, w.data, n0, n1, y, w.N, w.q8_scales);
+    default: return gemvr_avx512<T, 4>(x, w.K, w.data, n0, n1, y, w.N, w.q8_scales);
+  }
+}
+
 void gemv_scalar(const float* x, int64_t rows, const WeightView& w, int64_t n0, int64_t n1, float* y) {
   std::vector<float> wrow(w.K);
   for (int64_t n = n0; n < n1; ++n) {
@@ -523,9 +609,12 @@ void gemv_scalar(const float* x, int64_t rows, const WeightView& w, int64_t n0, 
 
 // Requires w.nk (rows of w are the output columns) and 1 ≤ rows ≤ kGemvMaxRows.
 void gemv(const float* x, int64_t rows, const WeightView& w, float* y, bool parallel) {
-  const bool avx2 = simd_has_avx2();
+  const bool avx2 = simd_has_avx2(), avx512 = cpu_path() == CpuPath::Avx512;
   run(parallel, w.N, 16, [&](int64_t n0, int64_t n1) {
     if (!avx2) return gemv_scalar(x, rows, w, n0, n1, y);
+    // q8 on the avx512 path: 16 int8 → f32 per conversion (measured: ~20% less CPU time than AVX2 per byte).
+    // f32/f16/bf16 stay on AVX2 (no gain measured at 512 bits; bf16 was slower).
+    if (avx512 && w.dtype == DType::Q8) return gemv_avx512<DType::Q8>(x, rows, w, n0, n1, y);
     switch (w.dtype) {
       case DType::F32: return gemv_avx2<DType::F32>(x, rows, w, n0, n1, y);
       case DType::F16: return gemv_avx2<DType::F16>(x, rows, w, n0, n1, y);
