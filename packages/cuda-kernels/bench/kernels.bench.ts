@@ -428,6 +428,21 @@ async function benchDevice(device: Device): Promise<void> {
     goal: { kind: 'ceiling', ceiling: fma, what: 'FMA peak', min: 0.6 },
   });
 
+  // The models' prefill shapes: 512 tokens through LLaMA-7B's MLP projection (f32 weights, and q8 weights,
+  // which take the int8 kernel where the CPU has AVX-512 VNNI), and the ViT-g MLP over its 257 tokens.
+  for (const [label, M, K, Nout, wd] of [
+    ['gemm f32 512×4096→11008 (linear, LLaMA-7B prefill)', 512, 4096, 11008, 'f32'],
+    ['gemm f32 257×1408→6144 (linear, ViT-g MLP)', 257, 1408, 6144, 'f32'],
+    ['linear q8 512×4096→11008 (int8 prefill)', 512, 4096, 11008, 'q8'],
+  ] as const) {
+    await kernel(device, label, {
+      setup: () => [randomTensor('f32', [M, K], device, 1, 16), randomTensor(wd, [Nout, K], device, 0.05, 17)],
+      enqueue: ([x, w]) => [ops.linear(x, w)],
+      work: { amount: 2 * M * K * Nout, unit: 'GFLOP/s' },
+      goal: { kind: 'ceiling', ceiling: fma, what: 'f32 FMA peak', min: 0.6 },
+    });
+  }
+
   // LLaMA-7B decode: one token through an MLP projection; must stream the weight once.
   for (const dtype of ['f32', 'bf16', 'q8'] as const) {
     const shape = [11008, 4096];
@@ -435,7 +450,7 @@ async function benchDevice(device: Device): Promise<void> {
       setup: () => [randomTensor('f32', [1, 4096], device, 1, 5), randomTensor(dtype, shape, device, 0.05, 6)],
       enqueue: ([x, w]) => [ops.linear(x, w)],
       work: { amount: byteLength(dtype, shape), unit: 'GB/s' },
-      goal: { kind: 'ceiling', ceiling: bandwidth, what: 'bandwidth', min: 0.7 },
+      goal: { kind: 'ceiling', ceiling: bandwidth, what: 'bandwidth', min: 0.85 },
     });
   }
 
