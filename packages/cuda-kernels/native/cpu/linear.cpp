@@ -30,6 +30,16 @@ constexpr int64_t kKC = 256;         // K block: an AVX2 B panel of 256×16 f32 
 constexpr int64_t kNC = 4096;        // columns of B packed at once (≤ 4 MB of packed f32)
 constexpr int64_t kMaxMR = 12, kMaxNR = 32;
 
+// Scratch kept per thread across calls: a product's packed panels are megabytes, and a fresh zero-filled
+// vector per call costs page faults and a memset on every call. Contents are unspecified; 64-byte aligned.
+template <int Slot>
+float* scratch_floats(int64_t n) {
+  thread_local std::vector<float> buf;
+  if (static_cast<int64_t>(buf.size()) < n + 16) buf.resize(static_cast<size_t>(n + 16));
+  const uintptr_t p = reinterpret_cast<uintptr_t>(buf.data());
+  return reinterpret_cast<float*>((p + 63) & ~uintptr_t(63));
+}
+
 // Either runs fn over [0, n) on the pool or, inside an outer parallel_for (the pool does not nest), inline.
 template <class F>
 void run(bool parallel, int64_t n, int64_t grain, const F& fn) {
@@ -352,9 +362,8 @@ void gemm(const float* A, int64_t M, const WeightView& w, float* C, bool paralle
   const int64_t mtiles = (M + mr - 1) / mr;
   const int64_t kc_max = std::min(kKC, K);
   const int64_t nc_max = std::min(kNC, N);
-  AlignedFloats apack(mtiles * mr * kc_max), bpack((nc_max + nr - 1) / nr * nr * kc_max);
-  float* const ap_all = apack.get();
-  float* const bp_all = bpack.get();
+  float* const ap_all = scratch_floats<0>(mtiles * mr * kc_max);
+  float* const bp_all = scratch_floats<1>((nc_max + nr - 1) / nr * nr * kc_max);
 
   for (int64_t k0 = 0; k0 < K; k0 += kKC) {
     const int64_t kc = std::min(kKC, K - k0);
@@ -367,13 +376,13 @@ void gemm(const float* A, int64_t M, const WeightView& w, float* C, bool paralle
       const int64_t a_jobs = n0 == 0 ? mtiles : 0;
       const int64_t b_jobs = w.nk ? panels : kc;
       run(parallel, a_jobs + b_jobs, 1, [&](int64_t j0, int64_t j1) {
-        std::vector<float> scratch(kMaxNR * kc);
+        float* const scratch = scratch_floats<2>(kMaxNR * kc);
         for (int64_t j = j0; j < j1; ++j) {
           if (j < a_jobs) {
             pack_a_tile(A + j * mr * K, K, std::min(mr, M - j * mr), mr, k0, kc, ap_all + j * mr * kc);
           } else if (w.nk) {
             const int64_t p = j - a_jobs;
-            pack_b_panel(w, k0, kc, n0 + p * nr, std::min(nr, nc - p * nr), nr, bp_all + p * kc * nr, scratch.data());
+            pack_b_panel(w, k0, kc, n0 + p * nr, std::min(nr, nc - p * nr), nr, bp_all + p * kc * nr, scratch);
           } else {
             const int64_t k = j - a_jobs;
             for (int64_t p = 0; p < panels; ++p) {
@@ -868,17 +877,28 @@ Q8Path q8_int8_path() {
 void gemm_q8(const float* A, int64_t M, const WeightView& w, float* C, bool vnni) {
   const int64_t N = w.N, K = w.K, nb = (K + kQB - 1) / kQB;
   const int64_t mtiles = (M + kQMR - 1) / kQMR, panels = (N + kQNR - 1) / kQNR;
-  std::vector<uint8_t> aq(static_cast<size_t>(mtiles * nb * kQMR * kQB), 128);  // rows past M: q = 0
-  std::vector<float> ad(static_cast<size_t>(mtiles * nb * kQMR), 0.0f);
+  // Stream-thread scratch (the pool's tasks below only read it): quantized A, then its scales.
+  const int64_t aq_bytes = mtiles * nb * kQMR * kQB;
+  float* const a_buf = scratch_floats<3>(aq_bytes / 4 + mtiles * nb * kQMR);
+  uint8_t* const aq = reinterpret_cast<uint8_t*>(a_buf);
+  float* const ad = a_buf + aq_bytes / 4;
   parallel_for(M, std::max<int64_t>(1, 16384 / std::max<int64_t>(K, 1)), [&](int64_t m0, int64_t m1) {
-    if (vnni) quantize_rows_avx512(A, K, nb, m0, m1, aq.data(), ad.data());
-    else quantize_rows_scalar(A, K, nb, m0, m1, aq.data(), ad.data());
+    if (vnni) quantize_rows_avx512(A, K, nb, m0, m1, aq, ad);
+    else quantize_rows_scalar(A, K, nb, m0, m1, aq, ad);
   });
+  // Rows past M in the last tile: q = 0 (stored as 128) and scale 0, so they add nothing and are never stored.
+  for (int64_t m = M; m < mtiles * kQMR; ++m) {
+    const int64_t t = m / kQMR, r = m % kQMR;
+    for (int64_t b = 0; b < nb; ++b) {
+      std::memset(aq + ((t * nb + b) * kQMR + r) * kQB, 128, kQB);
+      ad[(t * nb + b) * kQMR + r] = 0.0f;
+    }
+  }
   const int8_t* wq = static_cast<const int8_t*>(w.data);
   parallel_for(panels, 1, [&](int64_t p0, int64_t p1) {
-    AlignedFloats bbuf((nb * kQB * kQNR) / 4 + nb * kQNR);  // bytes of the panel, then comp (int32)
-    int8_t* bp = reinterpret_cast<int8_t*>(bbuf.get());
-    int32_t* comp = reinterpret_cast<int32_t*>(bbuf.get() + nb * kQB * kQNR / 4);
+    float* const bbuf = scratch_floats<4>((nb * kQB * kQNR) / 4 + nb * kQNR);  // the panel's bytes, then comp
+    int8_t* bp = reinterpret_cast<int8_t*>(bbuf);
+    int32_t* comp = reinterpret_cast<int32_t*>(bbuf + nb * kQB * kQNR / 4);
     alignas(64) float edge[kQMR * kQNR];
     alignas(64) float ws[kQNR];
     for (int64_t p = p0; p < p1; ++p) {
@@ -887,8 +907,8 @@ void gemm_q8(const float* A, int64_t M, const WeightView& w, float* C, bool vnni
       for (int64_t j = 0; j < kQNR; ++j) ws[j] = j < cols ? w.q8_scales[n0 + j] : 0.0f;
       for (int64_t t = 0; t < mtiles; ++t) {
         const int64_t m0 = t * kQMR, rows = std::min(kQMR, M - m0);
-        const uint8_t* a = aq.data() + t * nb * kQMR * kQB;
-        const float* d = ad.data() + t * nb * kQMR;
+        const uint8_t* a = aq + t * nb * kQMR * kQB;
+        const float* d = ad + t * nb * kQMR;
         const bool full = rows == kQMR && cols == kQNR;
         float* out = full ? C + m0 * N + n0 : edge;
         const int64_t ldo = full ? N : kQNR;
