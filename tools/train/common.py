@@ -39,8 +39,8 @@ VAE_OVERRIDES = {
     'sample_size': world.SIZE,
 }
 UNET_OVERRIDES = {
-    'block_out_channels': [48, 96], 'down_block_types': ['CrossAttnDownBlock2D', 'DownBlock2D'],
-    'up_block_types': ['UpBlock2D', 'CrossAttnUpBlock2D'], 'attention_head_dim': [3, 6], 'layers_per_block': 1,
+    'block_out_channels': [32, 64], 'down_block_types': ['CrossAttnDownBlock2D', 'DownBlock2D'],
+    'up_block_types': ['UpBlock2D', 'CrossAttnUpBlock2D'], 'attention_head_dim': [2, 4], 'layers_per_block': 1,
     'norm_num_groups': 8, 'cross_attention_dim': TEXT_DIM, 'projection_class_embeddings_input_dim': 2 * EMBED_DIM,
     'sample_size': world.SIZE // 4,
 }

@@ -118,14 +118,14 @@ def codes_of(tokens, vocab, n_codes):
 
 
 @torch.no_grad()
-def draw(pipe, ctx, embeds, seed=0):
+def draw(pipe, ctx, embeds, seed=0, guidance=GUIDANCE):
     """The pipeline as @seed/diffusion-decoder runs it by default: PNDM 20 steps, guidance 10, level 0."""
     g = torch.Generator().manual_seed(seed)
     b = embeds.shape[0]
     h = pipe.unet.cfg['sample_size']
     latents = torch.randn(b, 4, h, h, generator=g)
     noise = torch.randn(embeds.shape, generator=g)
-    res = pipe.run('pndm', STEPS, embeds, 0, noise, latents, ctx.expand(b, -1, -1), guidance=GUIDANCE)
+    res = pipe.run('pndm', STEPS, embeds, 0, noise, latents, ctx.expand(b, -1, -1), guidance=guidance)
     return from_unit(pipe.decode(res['final'])[0])
 
 
@@ -166,7 +166,9 @@ def evaluate():
     report['embedding_cosine'] = torch.nn.functional.cosine_similarity(emb, true_emb, dim=-1).mean().item()
     rt = draw(pipe, ctx, emb)
     report['round_trip'] = checker_accuracy(rt, labels)
-    log('round trip', report['round_trip'], 'embedding cosine', round(report['embedding_cosine'], 4))
+    report['round_trip_guidance_3'] = checker_accuracy(draw(pipe, ctx, emb, guidance=3.0), labels)
+    log('round trip', report['round_trip'], 'embedding cosine', round(report['embedding_cosine'], 4),
+        'with guidance 3:', report['round_trip_guidance_3'])
 
     describe = ck['eval_items'][:n]
     draw_items = ck['eval_items'][n:]

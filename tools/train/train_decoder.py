@@ -119,6 +119,84 @@ def train(steps=STEPS):
                 'text_context': text_context.detach().clone()}, os.path.join(BUILD, 'decoder.pt'))
 
 
+GUIDANCE = 10.0  # @seed/diffusion-decoder's default, SEED's
+TUNE_STEPS = {'mix': 1500, 'scaled': 1000, 'scaled-balanced': 1500}
+TUNE_LR = {'mix': 5e-4, 'scaled': 5e-4, 'scaled-balanced': 1e-3}
+# share of rows with the class row zeroed: 'scaled-balanced' gives u as many rows as c, its errors weigh 9x
+TUNE_DROP = {'mix': CFG_DROP, 'scaled': CFG_DROP, 'scaled-balanced': 0.5}
+
+
+def finetune(target, steps=None):
+    """The UNet alone, encoder frozen (so the embedding space the tokenizer learns does not move), trained for
+    the decoder's default guidance of 10, which amplifies whatever separates the conditional prediction c
+    from the unconditional u: the guided output is u + 10·(c − u). Plain CFG training (c ≈ v, u ≈ E[v | x_t])
+    drew 16 % of scenes right at guidance 10 against 75 % at 3: the output overshoots the latents' range.
+
+    target 'mix': conditional rows learn u + (v − u)/10 with u the UNet's own unconditional prediction (no
+      gradient), so that guidance 10 gives back v. Measured: 21.5 % — the conditional rows' errors are
+      amplified tenfold too.
+    target 'scaled': the unconditional rows (zero class row, 10 %) learn 0 and the conditional rows v/10 with
+      the loss scaled back by 100, so the guided output 10·c − 9·u is v learnt at full relative precision.
+      This decoder then draws right only near guidance 10, the default of SEED and @seed/diffusion-decoder.
+      Measured after 1,000 steps: 10.5 % — u, on only 10 % of the rows, stays off 0 and its error counts 9x.
+    target 'scaled-balanced': the same targets, half the rows unconditional and u's error weighed ×9.
+    build_micro runs the three in the order they were tried in, so the shipped weights rebuild."""
+    steps = steps or TUNE_STEPS[target]
+    phase = {'mix': 'b', 'scaled': 'c', 'scaled-balanced': 'd'}[target]
+    setup(f'2{phase}-decoder-guidance-{target}')
+    gen = seeded({'mix': 22, 'scaled': 23, 'scaled-balanced': 24}[target])
+    lr, drop = TUNE_LR[target], TUNE_DROP[target]
+    images, _ = pool('train')
+    vae, vck = train_vae.load()
+    ck = torch.load(os.path.join(BUILD, 'decoder.pt'))
+    unet, encoder, text_context = load()
+    unet.train()
+    scale = vck['cfg']['scaling_factor']
+    with torch.no_grad():
+        latents = torch.cat([train_vae.encode_moments(vae, to_unit(images[i:i + 500]))[0]
+                             for i in range(0, len(images), 500)]) * scale
+        embeds = torch.cat([encoder(to_unit(images[i:i + 500])) for i in range(0, len(images), 500)])
+    text_context = nn.Parameter(text_context.clone())
+    acp = U.scaled_linear_alphas_cumprod(torch.float32)[0]
+    opt = torch.optim.AdamW(list(unet.parameters()) + [text_context], lr=lr, weight_decay=0.0)
+    for g in opt.param_groups:
+        g['base_lr'] = lr
+    log(f'guidance-{GUIDANCE:g} fine-tune of the UNet ({target}): {steps} steps of {BATCH}')
+    for step in range(steps):
+        set_lr(opt, step, steps, warmup=50)
+        idx = torch.randint(0, len(images), (BATCH,), generator=gen)
+        x0, emb = latents[idx], embeds[idx]
+        cond = emb + EMBED_JITTER * torch.randn(emb.shape, generator=gen)
+        class_labels = torch.cat([cond, level0_sinusoid(BATCH)], dim=1)
+        keep = (torch.rand(BATCH, 1, generator=gen) >= drop).float()
+        t = torch.randint(0, 1000, (BATCH,), generator=gen)
+        a = acp[t].view(-1, 1, 1, 1)
+        noise = torch.randn(x0.shape, generator=gen)
+        xt = a.sqrt() * x0 + (1 - a).sqrt() * noise
+        v = a.sqrt() * noise - (1 - a).sqrt() * x0
+        ctx = text_context.expand(BATCH, -1, -1)
+        k = keep.view(-1, 1, 1, 1)
+        pred = unet_forward(unet, xt, t, ctx, class_labels * keep)
+        if target == 'mix':
+            with torch.no_grad():
+                u = unet_forward(unet, xt, t, ctx, torch.zeros_like(class_labels))
+            loss = F.mse_loss(pred, k * (u + (v - u) / GUIDANCE) + (1 - k) * v)
+        elif target == 'scaled':
+            # 10·c against v on conditional rows, u against 0 on the others (same scale as v's loss)
+            loss = F.mse_loss(k * GUIDANCE * pred + (1 - k) * pred, k * v)
+        else:
+            # as 'scaled', with u's error weighed as it enters the guided output (×9)
+            loss = F.mse_loss(k * GUIDANCE * pred + (1 - k) * (GUIDANCE - 1) * pred, k * v)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % 100 == 0 or step == steps - 1:
+            log(f'step {step} loss {loss.item():.5f}')
+    ck['unet'] = unet.state_dict()
+    ck['text_context'] = text_context.detach().clone()
+    torch.save(ck, os.path.join(BUILD, 'decoder.pt'))
+
+
 def load():
     ck = torch.load(os.path.join(BUILD, 'decoder.pt'))
     unet = U.UNet2DConditionModel(U.merged(U.FULL_UNET, ck['unet_cfg']))
@@ -130,4 +208,10 @@ def load():
 
 if __name__ == '__main__':
     import sys
-    train(int(sys.argv[1]) if len(sys.argv) > 1 else STEPS)
+    if sys.argv[1:2] == ['finetune']:
+        finetune(sys.argv[2])
+    else:
+        train(int(sys.argv[1]) if len(sys.argv) > 1 else STEPS)
+        finetune('mix')
+        finetune('scaled')
+        finetune('scaled-balanced')
