@@ -81,6 +81,53 @@ __attribute__((target("avx512f"))) float exp_row_avx512(float* sc, int64_t n, fl
   return _mm512_reduce_add_ps(sum);
 }
 
+// Decode helpers on the avx512 path for bf16 K/V rows, converted in registers (no row copy): q·k and
+// acc += p·v. n is any length.
+__attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m512 bf16x16(const uint16_t* p, __mmask16 m) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
+}
+__attribute__((target("avx512f,avx512bw,avx512vl"))) float dot_bf16_avx512(const float* q, const uint16_t* k, int64_t n) {
+  __m512 s0 = _mm512_setzero_ps(), s1 = s0;
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), bf16x16(k + i, 0xffff), s0);
+    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16), bf16x16(k + i + 16, 0xffff), s1);
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 m = static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
+    s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + i), bf16x16(k + i, m), s0);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void axpy_bf16_avx512(float* acc, float p, const uint16_t* v, int64_t n) {
+  const __m512 vp = _mm512_set1_ps(p);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(acc + i, m, _mm512_fmadd_ps(vp, bf16x16(v + i, m), _mm512_maskz_loadu_ps(m, acc + i)));
+  }
+}
+
+__attribute__((target("avx512f"))) float dot_f32_avx512(const float* q, const float* k, int64_t n) {
+  __m512 s0 = _mm512_setzero_ps(), s1 = s0;
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), _mm512_loadu_ps(k + i), s0);
+    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16), _mm512_loadu_ps(k + i + 16), s1);
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 m = static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
+    s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + i), _mm512_maskz_loadu_ps(m, k + i), s0);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+__attribute__((target("avx512f"))) void axpy_f32_avx512(float* acc, float p, const float* v, int64_t n) {
+  const __m512 vp = _mm512_set1_ps(p);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(acc + i, m, _mm512_fmadd_ps(vp, _mm512_maskz_loadu_ps(m, v + i), _mm512_maskz_loadu_ps(m, acc + i)));
+  }
+}
+
 // Queries i0 .. i0 + nq (nq ≤ f.mq) of head h in batch b.
 __attribute__((target("avx2,fma"))) void attend_flash(const PrefillArgs& a, const MicroKernel& mk, int64_t b, int64_t h, int64_t i0,
                                                       int64_t nq, FlashBuffers& f) {
@@ -213,6 +260,9 @@ void seed_cpu_attention(OpCall& call, const AttentionArgs& args) {
   const int64_t mHeads = mask && mask->ndim == 4 ? mask->shape[1] : 0, mCols = mask ? mask->dim(-1) : 0;
   const int64_t group = Hq / Hkv, qBlocks = (Tq + kQBlock - 1) / kQBlock;
   const bool f32 = q.dtype == DType::F32;
+  // bf16 K/V on the avx512 path: converted in registers by the decode loop (q, k, v share one dtype).
+  const bool bf16x = q.dtype == DType::BF16 && cpu_path() == CpuPath::Avx512;
+  const bool f32x = f32 && cpu_path() == CpuPath::Avx512;
   const float neg_inf = -std::numeric_limits<float>::infinity();
 
   if (Tq >= 8 && cpu_features().avx2 && cpu_features().fma) {
@@ -268,11 +318,15 @@ void seed_cpu_attention(OpCall& call, const AttentionArgs& args) {
               __builtin_prefetch(vp + line);
             }
           }
-          const float* kr = f32 ? k.as<float>() + kvoff : (row_to_f32(k.data, k.dtype, kvoff, D, krow.data()), krow.data());
+          const float* kr = f32 || bf16x ? nullptr : (row_to_f32(k.data, k.dtype, kvoff, D, krow.data()), krow.data());
+          if (f32) kr = k.as<float>() + kvoff;
           for (int64_t r = 0; r < nq; ++r) {
             float s = neg_inf;
             if (j < limit[r]) {
-              s = dot_f32(qb.data() + r * D, kr, D) * scale;
+              s = (bf16x   ? dot_bf16_avx512(qb.data() + r * D, static_cast<const uint16_t*>(k.data) + kvoff, D)
+                   : f32x ? dot_f32_avx512(qb.data() + r * D, kr, D)
+                          : dot_f32(qb.data() + r * D, kr, D)) *
+                  scale;
               if (mrow[r]) s += mrow[r][j];
               if (!(s > neg_inf)) s = neg_inf;  // NaN counts as masked
             }
@@ -295,8 +349,13 @@ void seed_cpu_attention(OpCall& call, const AttentionArgs& args) {
             const float p = std::exp(sc[jj] - mnew);
             l[r] += p;
             const int64_t kvoff = ((b * Tk + j0 + jj) * Hkv + hk) * D;
+            if (bf16x) {
+              axpy_bf16_avx512(a, p, static_cast<const uint16_t*>(v.data) + kvoff, D);
+              continue;
+            }
             const float* vr = f32 ? v.as<float>() + kvoff : (row_to_f32(v.data, v.dtype, kvoff, D, vrow.data()), vrow.data());
-            scale_axpy_f32(a, 1.0f, p, vr, D);
+            if (f32x) axpy_f32_avx512(a, p, vr, D);
+            else scale_axpy_f32(a, 1.0f, p, vr, D);
           }
         }
       }
