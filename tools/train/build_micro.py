@@ -62,8 +62,9 @@ def main():
         common.save_json(times_path, times)
         print(f'== {stage}: {times[stage]} s', flush=True)
     write_report(common, times)
-    # The exported JSON in the repository's formatting, so that `pnpm lint` (biome) accepts it as written.
-    subprocess.run(['npx', 'biome', 'format', '--write', common.MODEL], cwd=common.ROOT, check=True)
+    # The exported JSON and the report in the repository's formatting, so that `pnpm lint` (biome) accepts it as written.
+    subprocess.run(['npx', 'biome', 'format', '--write', common.MODEL, os.path.join(common.HERE, 'REPORT.md')],
+                   cwd=common.ROOT, check=True)
 
 
 def size_of(d):
@@ -148,8 +149,10 @@ def write_report(common, times):
         '- Decoder trained with plain classifier-free guidance (condition dropped 10 %): from the encoder\'s own',
         '  embedding, 16 % of scenes right at guidance 10, 75 % at guidance 3 — guidance 10 (SEED\'s and',
         '  @seed/diffusion-decoder\'s default) overshoots. Tuning the conditional branch towards u + (v − u)/10:',
-        '  21.5 % at guidance 10. Final: unconditional branch → 0, conditional → v/10 (see train_decoder.py), so',
-        '  the guided output 10·c − 9·u is v; this decoder draws well only near guidance 10.',
+        '  21.5 % at guidance 10. Then unconditional branch → 0, conditional → v/10, so that the guided output',
+        '  10·c − 9·u is v: 10.5 % after 1,000 steps with 10 % unconditional rows; 84 % after 1,500 more with',
+        '  half the rows unconditional and u\'s error weighed ×9 (train_decoder.py). This decoder draws well only',
+        '  near guidance 10 (5 % right at guidance 3).',
         '',
     ]
     with open(os.path.join(common.HERE, 'REPORT.md'), 'w') as f:

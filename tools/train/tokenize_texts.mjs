@@ -53,7 +53,14 @@ json('special_tokens_map.json', {
   eos_token: '</s>',
   unk_token: '<unk>',
 });
-const special = (content) => ({ __type: 'AddedToken', content, lstrip: false, normalized: true, rstrip: false, single_word: false });
+const special = (content) => ({
+  __type: 'AddedToken',
+  content,
+  lstrip: false,
+  normalized: true,
+  rstrip: false,
+  single_word: false,
+});
 json('tokenizer_config.json', {
   add_bos_token: false,
   add_eos_token: false,
