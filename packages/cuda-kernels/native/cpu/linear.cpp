@@ -394,14 +394,18 @@ void gemm(const float* A, int64_t M, const WeightView& w, float* C, bool paralle
           }
         }
       });
-      // Tasks: (block of row tiles) × (group of panels); consecutive tasks share their A block.
+      // Tasks: (block of row tiles) × (group of panels). Consecutive tasks share the block of the larger packed
+      // operand, so that one is read from L3 once per K block while the smaller one stays in L2: the A block
+      // when A is at least as large (square products), else the panel group (few rows through a wide weight:
+      // prefill, where the packed B block is megabytes).
       const int64_t mblocks = (mtiles + mk.mc_tiles - 1) / mk.mc_tiles;
       const int64_t pgroups = (panels + mk.panels_per_task - 1) / mk.panels_per_task;
+      const bool b_major = nc > M;
       const bool accumulate = k0 > 0;
       run(parallel, mblocks * pgroups, 1, [&](int64_t t0, int64_t t1) {
         alignas(64) float edge[kMaxMR * kMaxNR];
         for (int64_t t = t0; t < t1; ++t) {
-          const int64_t mb = t / pgroups, g = t % pgroups;
+          const int64_t mb = b_major ? t % mblocks : t / pgroups, g = b_major ? t / mblocks : t % pgroups;
           const int64_t mt0 = mb * mk.mc_tiles, mt1 = std::min(mtiles, mt0 + mk.mc_tiles);
           const int64_t p0 = g * mk.panels_per_task, p1 = std::min(panels, p0 + mk.panels_per_task);
           for (int64_t p = p0; p < p1; ++p) {
