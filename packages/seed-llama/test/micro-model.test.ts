@@ -3,13 +3,15 @@
  * own engine, against the Python reference forward passes that trained and evaluated it
  * (fixtures/micro-model.json, written by tools/train/evaluate.py): the SEED tokenizer's codes and
  * embeddings for rendered scenes, the prompt ids, greedy captions and greedy drawings of the LLM, and a
- * whole Session that sees. The diffusion decoder's half waits for @seed/diffusion-decoder.
+ * whole Session that sees; then the whole system — sees, draws through @seed/diffusion-decoder — judged by
+ * the world's checker on unseen scenes.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateText, type LoadedLlama, loadLlama } from '@seed/llama-core';
 import { SeedTokenizer } from '@seed/seed-tokenizer';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImageVocabulary, renderPrompt, SeedLlama, world } from '../src/index.js';
 
@@ -140,5 +142,44 @@ describe.skipIf(!present)('seed-micro through the TypeScript engine', () => {
     } finally {
       seed.dispose();
     }
+  });
+
+  it('the whole system sees and draws unseen scenes, judged by the checker (issue 11 bars: caption 90 %, drawing 85 %)', async () => {
+    const model = await SeedLlama.load(MICRO);
+    const N = 24;
+    let described = 0;
+    let drawn = 0;
+    try {
+      expect(model.canDraw).toBe(true);
+      for (let i = 0; i < N; i++) {
+        const shown = world.scene(700_000 + i);
+        let text = '';
+        for await (const e of model.session().send([{ image: rawScene(700_000 + i) }, 'what is in this picture?'], {
+          temperature: 0,
+          maxNewTokens: 16,
+        }))
+          if (e.type === 'text') text += e.text;
+        const said = world.parseCaption(text);
+        if (said && world.caption(said) === world.caption(shown)) described++;
+
+        const asked = world.scene(800_000 + i);
+        let png: Uint8Array | undefined;
+        for await (const e of model
+          .session()
+          .send(`draw ${world.caption(asked)}`, { temperature: 0, maxNewTokens: 24 }))
+          if (e.type === 'image') png = e.png;
+        if (!png) continue;
+        const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+        expect([info.width, info.height, info.channels]).toEqual([32, 32, 3]);
+        if (world.caption(world.parseScene(new Uint8Array(data))) === world.caption(asked)) drawn++;
+      }
+    } finally {
+      model.dispose();
+    }
+    console.log(`seed-micro on ${N} unseen scenes: caption ${described}/${N}, drawing ${drawn}/${N}`);
+    // Regression floors under what the Python evaluation measured (caption 86 %, drawing 84.5 % on 200 scenes);
+    // the issue's bars are not reached yet (tools/train/REPORT.md).
+    expect(described / N).toBeGreaterThanOrEqual(0.7);
+    expect(drawn / N).toBeGreaterThanOrEqual(0.65);
   });
 });
