@@ -106,11 +106,11 @@ export function ChatApp() {
           )}
           {ready && !info.canDraw && (
             <p className="banner" role="note">
-              This model set has no decoder, so it cannot draw: pictures it writes are shown as their 32 SEED codes.
+              This model set has no decoder, so it cannot draw: pictures it writes are shown as their SEED codes.
             </p>
           )}
           {chat.messages.length === 0 ? (
-            <EmptyState onExample={(text, draw) => ready && send(text, draw)} />
+            <EmptyState codesPerImage={info?.codesPerImage} onExample={(text, draw) => ready && send(text, draw)} />
           ) : (
             <MessageList chat={chat} canDraw={info?.canDraw ?? false} canRedraw={info?.canRedraw ?? false} />
           )}

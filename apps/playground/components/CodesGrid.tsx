@@ -1,5 +1,5 @@
 /**
- * An image's 32 SEED codes as a grid, in the order the model reads them. Each cell's colour is a hash of its
+ * An image's SEED codes (32 for SEED-LLaMA, 8 for seed-micro) as a grid, in the order the model reads them. Each cell's colour is a hash of its
  * code, so equal codes look equal at a glance; the number is the code (the token is `<img_0XXXX>`).
  */
 export function CodesGrid({ codes, label }: { codes: number[]; label: string }) {

@@ -1,8 +1,8 @@
 'use client';
 /**
  * One image in the conversation, uploaded or drawn: the picture (or its progress), a download link, its SEED
- * codes as a grid on request, and "draw from codes": the picture made again from nothing but those 32
- * codes, shown beside it — the round trip through the tokenizer, visible.
+ * codes as a grid on request, and "draw from codes": the picture made again from nothing but those codes
+ * (32 for SEED-LLaMA, 8 for seed-micro), shown beside it — the round trip through the tokenizer, visible.
  */
 import { useState } from 'react';
 import type { ImagePart } from '@/lib/chat/types';
@@ -35,7 +35,7 @@ export function ImageCard({ image, canDraw, canRedraw, onRedraw }: Props) {
             <img src={image.src} alt={label} width={image.width} height={image.height} />
           ) : writing ? (
             <p className="image-placeholder" role="status">
-              Writing the image’s 32 codes…
+              Writing the image’s codes…
             </p>
           ) : drawing ? (
             <DrawProgress progress={image.progress} label="Drawing the image" />
@@ -43,7 +43,7 @@ export function ImageCard({ image, canDraw, canRedraw, onRedraw }: Props) {
             <p className="image-placeholder">
               {canDraw
                 ? 'This picture was not drawn.'
-                : 'This model set has no decoder, so the picture exists only as its 32 codes:'}
+                : `This model set has no decoder, so the picture exists only as its ${image.codes?.length} codes:`}
             </p>
           ) : null}
         </div>
@@ -63,7 +63,7 @@ export function ImageCard({ image, canDraw, canRedraw, onRedraw }: Props) {
             ) : (
               <DrawProgress progress={redraw.progress} label="Drawing again from the codes" />
             )}
-            <span className="caption">From its 32 codes alone</span>
+            <span className="caption">From its {image.codes?.length} codes alone</span>
           </div>
         )}
       </div>

@@ -9,12 +9,29 @@ export function MessageList({ chat, canDraw, canRedraw }: { chat: Chat; canDraw:
   const list = useRef<HTMLDivElement>(null);
   const lastAnswer = chat.messages.findLastIndex((m) => m.role === 'assistant');
 
+  // Whether the view follows the newest words: set by the reader's scrolling, so content that grows without a
+  // render (a picture decoding to its full height) does not count as the reader having scrolled away.
+  const pinned = useRef(true);
+  useEffect(() => {
+    if (pinned.current) end.current?.scrollIntoView({ block: 'end' });
+  });
   useEffect(() => {
     const el = list.current;
     if (!el) return;
-    const nearBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 160;
-    if (nearBottom) end.current?.scrollIntoView({ block: 'end' });
-  });
+    const onScroll = () => {
+      pinned.current = el.scrollHeight - el.scrollTop - el.clientHeight < 160;
+    };
+    // `load` does not bubble, but it passes the list on its way down (capture).
+    const onLoad = () => {
+      if (pinned.current) end.current?.scrollIntoView({ block: 'end' });
+    };
+    el.addEventListener('scroll', onScroll, { passive: true });
+    el.addEventListener('load', onLoad, true);
+    return () => {
+      el.removeEventListener('scroll', onScroll);
+      el.removeEventListener('load', onLoad, true);
+    };
+  }, []);
 
   return (
     <div className="message-list" ref={list} role="log" aria-label="Conversation">

@@ -38,6 +38,14 @@ export function SettingsPanel({ settings, onChange, info, onClose }: Props) {
                 .map(([c, d]) => `${c}: ${d}`)
                 .join(', ')}
             </dd>
+            {info.context && (
+              <>
+                <dt>Context</dt>
+                <dd>
+                  {info.context.tokens} tokens; answers at most {info.context.maxAnswerTokens}
+                </dd>
+              </>
+            )}
             <dt>Draws</dt>
             <dd>{info.canDraw ? 'yes' : 'no (no decoder: pictures come back as codes)'}</dd>
           </dl>

@@ -59,6 +59,8 @@ export class LocalBackend implements Backend {
       canDraw: m?.canDraw ?? false,
       canTokenize: true,
       canRedraw: m?.canDraw ?? false,
+      codesPerImage: m?.vocab.codesPerImage,
+      context: m && { tokens: m.llm.config.maxSeqLen, maxAnswerTokens: maxAnswerTokens(m) },
       limits: { maxImageBytes: MAX_IMAGE_BYTES, imageTypes: IMAGE_TYPES },
     };
   }
@@ -84,8 +86,10 @@ export class LocalBackend implements Backend {
     });
     const options: SendOptions = {
       ...sampling(request.settings),
-      // A picture is exactly its span: 32 codes and </img> after the <img> the prompt ends with.
-      maxNewTokens: request.draw ? model.vocab.spanLength - 1 : request.settings.maxTokens,
+      // A picture is exactly its span: its codes and </img> after the <img> the prompt ends with.
+      maxNewTokens: request.draw
+        ? model.vocab.spanLength - 1
+        : Math.min(request.settings.maxTokens, maxAnswerTokens(model)),
       forceImage: request.draw,
       signal,
     };
@@ -190,6 +194,15 @@ async function loadSeedLlama(options: Parameters<typeof SeedLlama.load>[0]): Pro
     /* turbopackIgnore: true */ '@seed/seed-llama'
   )) as typeof import('@seed/seed-llama');
   return SeedLlama.load(options);
+}
+
+/**
+ * The most tokens an answer may take: at most half the context. The engine keeps that many free for the reply
+ * and drops the oldest turns to fit the rest, so the default 256 would leave no room for any message in a small
+ * context (seed-micro's is 256 tokens); larger models are not limited by it (SEED-LLaMA's context is 2048+).
+ */
+function maxAnswerTokens(model: SeedLlama): number {
+  return Math.max(1, Math.floor(model.llm.config.maxSeqLen / 2));
 }
 
 function sampling(s: GenerationSettings) {

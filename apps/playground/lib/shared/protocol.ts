@@ -90,6 +90,10 @@ export interface ModelInfo {
   canTokenize: boolean;
   /** Whether an image can be drawn again from its codes (in-process only). */
   canRedraw: boolean;
+  /** Codes per image (32 for SEED-LLaMA, 8 for the bundled seed-micro); unknown through seed serve. */
+  codesPerImage?: number;
+  /** The LLM's context in tokens, and the most an answer may use of it (unknown through seed serve). */
+  context?: { tokens: number; maxAnswerTokens: number };
   limits: UploadLimits;
 }
 
@@ -105,7 +109,7 @@ export interface ServerStatus {
   waiting: number;
 }
 
-/** POST /api/tokenize answer: the image's 32 codes (null when this backend cannot tokenize). */
+/** POST /api/tokenize answer: the image's codes (null when this backend cannot tokenize). */
 export interface TokenizeResponse {
   codes: number[] | null;
 }
