@@ -16,6 +16,10 @@ export const ROOT = join(APP, '../..');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** Real PNG files (the image tokenizer's preprocessing fixtures). */
 export const IMAGES = join(ROOT, 'packages/seed-tokenizer/test/fixtures/preprocess');
+/** The bundled model set (real weights and decoder), when it is in the checkout. */
+export const MICRO = join(ROOT, 'models/seed-micro');
+/** Rendered scenes of seed-micro's world: seed-N.png is `world.render(world.scene(N))`. */
+export const SCENES = join(ROOT, 'packages/seed-llama/test/fixtures/world');
 
 /** Why the browser tests cannot run here, or undefined when they can. */
 export function missingPrerequisite(): string | undefined {
@@ -45,9 +49,15 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Start `next start` on the tiny model; resolves once the model is loaded. */
-export async function startPlayground(env: Record<string, string> = {}): Promise<Playground> {
-  const model = await writeTinySeedLlama({ seed: 3 });
+/**
+ * Start `next start` on the tiny model with the stand-in decoder, or on `o.modelDir` with its own decoder;
+ * resolves once the model is loaded.
+ */
+export async function startPlayground(
+  env: Record<string, string> = {},
+  o: { modelDir?: string } = {},
+): Promise<Playground> {
+  const model = o.modelDir ? { dir: o.modelDir } : await writeTinySeedLlama({ seed: 3 });
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let output = '';
@@ -60,7 +70,8 @@ export async function startPlayground(env: Record<string, string> = {}): Promise
         ...process.env,
         NEXT_TELEMETRY_DISABLED: '1',
         SEED_MODEL_DIR: model.dir,
-        SEED_PLAYGROUND_TEST_DECODER: 'grid', // TEST ONLY: the stand-in decoder (lib/server/test-decoder.ts)
+        // TEST ONLY: the stand-in decoder (lib/server/test-decoder.ts), unless a real model set is named.
+        ...(o.modelDir ? {} : { SEED_PLAYGROUND_TEST_DECODER: 'grid' }),
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -79,9 +90,9 @@ export async function startPlayground(env: Record<string, string> = {}): Promise
     try {
       const info = (await (await fetch(`${url}/api/model`)).json()) as { state: string; error?: string };
       if (info.state === 'ready') break;
-      if (info.state === 'error') throw new Error(`the tiny model did not load: ${info.error}`);
+      if (info.state === 'error') throw new Error(`the model did not load: ${info.error}`);
     } catch (e) {
-      if ((e as Error).message.startsWith('the tiny model')) {
+      if ((e as Error).message.startsWith('the model did not load')) {
         await stop();
         throw e;
       }

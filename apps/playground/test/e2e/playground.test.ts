@@ -4,10 +4,10 @@
  * saves a screenshot to test-results/ when it fails. Skipped, saying why, without chromium or a build.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSeedServer, SeedLlama, type SeedServer } from '@seed/seed-llama';
+import { createSeedServer, SeedLlama, type SeedServer, world } from '@seed/seed-llama';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinySeedLlama } from '../../../../packages/seed-llama/test/helpers/tiny-seed-llama';
@@ -15,9 +15,11 @@ import { TestGridDecoder } from '../../lib/server/test-decoder';
 import {
   IMAGES,
   launchChromium,
+  MICRO,
   missingPrerequisite,
   type Playground,
   ROOT,
+  SCENES,
   screenshot,
   startPlayground,
 } from './harness';
@@ -293,3 +295,68 @@ describe.skipIf(why !== undefined)('the playground through seed serve (SEED_API_
     }
   });
 });
+
+describe.skipIf(why !== undefined || !existsSync(join(MICRO, 'decoder')))(
+  'the playground on the bundled seed-micro (real weights and decoder)',
+  () => {
+    let server: Playground;
+    let browser: Browser;
+
+    beforeAll(async () => {
+      [server, browser] = await Promise.all([startPlayground({}, { modelDir: MICRO }), launchChromium()]);
+    });
+    afterAll(async () => {
+      await browser?.close();
+      await server?.stop();
+    });
+
+    it('describes a rendered scene, then draws a picture (8 codes, a 32×32 PNG)', async () => {
+      const page = await browser.newPage();
+      try {
+        await page.goto(server.url);
+        await page.locator('.model-status[data-state="ready"]').waitFor();
+        // Greedy answers and a fixed seed: the caption is the model's best reading of the scene.
+        await page.getByRole('button', { name: 'Settings' }).click();
+        await page.getByLabel('Temperature value').fill('0');
+        await page.getByLabel('Seed', { exact: true }).fill('1');
+        await page.getByRole('button', { name: 'Close settings' }).click();
+        await page.locator('input[type="file"]').setInputFiles(join(SCENES, 'seed-1234.png'));
+        await page.locator('li.attachment[data-status="ready"]').waitFor();
+        const box = page.getByRole('textbox', { name: 'Message' });
+        await box.fill('what is in this picture?');
+        await box.press('Enter');
+        await page.locator('article.assistant[data-status="done"]').waitFor();
+        const said = (
+          await page.getByRole('article', { name: 'Answer' }).last().locator('.text').allTextContents()
+        ).join('');
+        expect(world.parseCaption(said)).toEqual(world.parseCaption(world.caption(world.scene(1234))));
+
+        await box.fill('draw a red circle on a white background');
+        await box.press('Enter');
+        const answer = page.getByRole('article', { name: 'Answer' }).last();
+        const img = answer.getByRole('img', { name: 'Generated image' });
+        await img.waitFor({ timeout: 30_000 });
+        const png = Buffer.from(
+          ((await img.getAttribute('src')) ?? '').replace(/^data:image\/png;base64,/, ''),
+          'base64',
+        );
+        expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+        expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([32, 32]);
+        // Shown scaled up with crisp pixels, not as a 32 px thumbnail.
+        const shown = await img.evaluate((i: HTMLImageElement) => [
+          i.getBoundingClientRect().width,
+          getComputedStyle(i).imageRendering,
+        ]);
+        expect(shown).toEqual([224, 'pixelated']);
+        await answer.getByRole('button', { name: 'Show codes' }).click();
+        expect(await answer.locator('.codes-grid li').count()).toBe(8);
+      } catch (e) {
+        (e as Error).message +=
+          `\nscreenshot: ${await screenshot(page, 'seed-micro')}\nserver log:\n${server.log().slice(-2000)}`;
+        throw e;
+      } finally {
+        await page.close();
+      }
+    });
+  },
+);
