@@ -11,5 +11,12 @@ export { QueueFullError, RequestQueue } from './request-queue.js';
 export { type Component, SeedLlama, type SeedLlamaOptions } from './seed-llama.js';
 export { ApiError } from './server/errors.js';
 export { createSeedServer, type RequestRecord, type SeedServer, type SeedServerOptions } from './server/server.js';
-export { type MessagePart, SEND_DEFAULTS, type SendOptions, Session, type SessionOptions } from './session.js';
+export {
+  type MessagePart,
+  replyReserve,
+  SEND_DEFAULTS,
+  type SendOptions,
+  Session,
+  type SessionOptions,
+} from './session.js';
 export * as world from './world/index.js';

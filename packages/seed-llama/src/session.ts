@@ -43,6 +43,15 @@ export interface SessionOptions {
   history?: readonly Turn[];
 }
 
+/**
+ * Tokens kept free for the reply when old turns are dropped to fit the context: the reply's limit, but never
+ * more than half the context — on a small model (seed-micro: 256) the default 256 would leave no room for a
+ * prompt. Generation still runs to the end of the context if the reply needs it (stop reason 'context').
+ */
+export function replyReserve(maxNewTokens: number, context: number): number {
+  return Math.min(maxNewTokens, Math.floor(context / 2));
+}
+
 const seconds = (from: number) => (performance.now() - from) / 1000;
 
 export class Session {
@@ -111,7 +120,7 @@ export class Session {
       const prompt = renderPrompt([...this.turns, user], model.template, model.llm.tokenizer, vocab, {
         system: this.options.system,
         context,
-        reserve: Math.min(maxNew, context - 1),
+        reserve: replyReserve(maxNew, context),
         suffix: options.forceImage ? BOI : undefined,
       });
       const budget = Math.min(maxNew, context - prompt.ids.length);

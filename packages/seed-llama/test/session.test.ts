@@ -204,6 +204,18 @@ describe('Session', () => {
     expect(types.at(-1)).toBe('done');
   });
 
+  it('works on a model whose context is no longer than the default reply limit (seed-micro: 256)', async () => {
+    const small = await SeedLlama.load((await writeTinySeedLlama({ maxSeq: 128 })).dir);
+    try {
+      const events = await collect(small.session().send('what is this?', { seed: 1, temperature: 1 })); // maxNewTokens 256
+      const done = events.at(-1);
+      expect(done?.type).toBe('done');
+      if (done?.type === 'done') expect(done.tokens.prompt + done.tokens.generated).toBeLessThanOrEqual(128);
+    } finally {
+      small.dispose();
+    }
+  });
+
   it('refuses a forced image that cannot fit in maxNewTokens before generating anything', async () => {
     await expect(collect(random.session().send('draw', { forceImage: true, maxNewTokens: 20 }))).rejects.toThrow(
       /drawing an image takes 33 more tokens but only 20/,

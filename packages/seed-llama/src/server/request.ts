@@ -14,7 +14,7 @@ import type { Turn } from '../conversation.js';
 import { renderPrompt } from '../conversation.js';
 import { BOI } from '../image-tokens.js';
 import type { SeedLlama } from '../seed-llama.js';
-import { SEND_DEFAULTS, type SendOptions } from '../session.js';
+import { replyReserve, SEND_DEFAULTS, type SendOptions } from '../session.js';
 import { ApiError, invalid } from './errors.js';
 import { type ImageLimits, loadImageUrl } from './image-input.js';
 
@@ -248,7 +248,7 @@ export function checkFits(plan: Pick<ChatPlan, 'system' | 'history' | 'message' 
     ),
   });
   const context = model.llm.config.maxSeqLen;
-  const reserve = Math.min(plan.options.maxNewTokens ?? SEND_DEFAULTS.maxNewTokens, context - 1);
+  const reserve = replyReserve(plan.options.maxNewTokens ?? SEND_DEFAULTS.maxNewTokens, context);
   try {
     renderPrompt(
       [...plan.history.map((t) => asTurn(t.role, t.parts)), asTurn('user', plan.message)],
