@@ -373,7 +373,8 @@ async function kernel(
     const g = spec.goal;
     if (g.kind === 'ceiling') {
       target = `≥ ${g.min}`;
-      if (g.ceiling && throughput !== null) {
+      // The scalar path has no FMA probe (its ceiling reads 0): no ratio then, rather than Infinity.
+      if (g.ceiling && g.ceiling.value > 0 && throughput !== null) {
         ratio = throughput / g.ceiling.value;
         ratioOf = `${g.what} ${g.ceiling.value.toFixed(1)} ${g.ceiling.unit} (${g.ceiling.label})`;
         meets = ratio >= g.min;
