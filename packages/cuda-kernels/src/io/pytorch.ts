@@ -20,7 +20,8 @@ import {
 import { isTuple, type PickleValue, type StorageRef, type TensorRef, unpickle } from './unpickler.js';
 import { readZipDirectory, type ZipEntry } from './zip.js';
 
-const STORAGE_DTYPE: Record<string, FileDType> = {
+/** torch storage class → the file dtype its elements have. */
+export const STORAGE_DTYPE: Readonly<Record<string, FileDType>> = {
   FloatStorage: 'F32',
   HalfStorage: 'F16',
   BFloat16Storage: 'BF16',

@@ -24,6 +24,7 @@ import {
   unpickle,
   type WeightFile,
 } from '../../src/index.js';
+import { STORAGE_DTYPE } from '../../src/io/pytorch.js';
 import { readZipDirectory } from '../../src/io/zip.js';
 import { checkpointBytes, dictPickle, safetensorsBytes, tensorOp } from '../helpers/weight-files.js';
 
@@ -37,18 +38,6 @@ const RUNS = 3000;
 const SLACK = 1 << 20;
 
 const DTYPES = Object.keys(FILE_DTYPE_SIZE) as FileDType[];
-const STORAGE_DTYPE: Record<string, FileDType> = {
-  FloatStorage: 'F32',
-  HalfStorage: 'F16',
-  BFloat16Storage: 'BF16',
-  DoubleStorage: 'F64',
-  LongStorage: 'I64',
-  IntStorage: 'I32',
-  ShortStorage: 'I16',
-  CharStorage: 'I8',
-  ByteStorage: 'U8',
-  BoolStorage: 'BOOL',
-};
 const NAMES = ['a', 'emb', 'layer.0.weight', 'x_y', 'ünï', 'b.c'];
 
 /** One tensor as the file declares it: dtype, shape and its bytes as stored, row-major. */
