@@ -4,6 +4,7 @@
  * their SEED codes once known (uploaded images are tokenized when attached), which is also exactly what the
  * model reads.
  */
+import type { SessionEvent, TokenCounts } from '@seed/seed-llama';
 
 /** A part of a message on the wire: text, or an image as codes (or, when no codes are known, as a data URL). */
 export type WirePart = { type: 'text'; text: string } | { type: 'image'; codes?: number[]; dataUrl?: string };
@@ -57,13 +58,10 @@ export interface RedrawRequest {
  * base64, plus `error` for a failure after the stream began.
  */
 export type WireEvent =
-  | { type: 'queued'; position: number }
-  | { type: 'text'; text: string }
-  | { type: 'image-start'; index: number }
-  | { type: 'image-codes'; index: number; codes: number[] }
-  | { type: 'decoder-step'; index: number; step: number; total: number; seconds: number }
-  | { type: 'image'; index: number; codes: number[]; png?: string; width?: number; height?: number }
-  | { type: 'done'; reason: string; tokens?: { prompt: number; generated: number; droppedTurns: number } }
+  | Extract<SessionEvent, { type: 'queued' | 'text' | 'image-start' | 'image-codes' | 'decoder-step' }>
+  | (Omit<Extract<SessionEvent, { type: 'image' }>, 'png'> & { png?: string })
+  // A redraw from codes ends without token counts.
+  | { type: 'done'; reason: string; tokens?: TokenCounts }
   | { type: 'error'; message: string; code?: string };
 
 /** An error answer (any non-2xx JSON response). */
