@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <climits>
 #include <cstdint>
 #include <condition_variable>
@@ -32,44 +33,63 @@ class Pool {
       for (int64_t c = 0; c < chunks; ++c) job(c);
       return;
     }
+    uint32_t id;
     {
       std::lock_guard<std::mutex> lk(mu_);
-      // next_ is parked at a huge value between runs, so a worker still leaving the previous run
-      // cannot claim a chunk until everything below is in place.
       job_ = &job;
-      chunks_.store(chunks);
+      chunks_ = chunks;
       pending_ = chunks;
-      next_.store(0);
-      ++generation_;
+      id = static_cast<uint32_t>(++generation_);
+      claim_.store(static_cast<uint64_t>(id) << 32);  // run `id`, next chunk 0
     }
     cv_.notify_all();
-    work();
+    work(id, &job, chunks);
     std::unique_lock<std::mutex> lk(mu_);
     done_cv_.wait(lk, [this] { return pending_ == 0; });
-    next_.store(kParked);
     job_ = nullptr;
   }
 
  private:
-  void work() {
+  // Claims and runs chunks of run `id` until none is left. A claim is one compare-exchange on (run id, next
+  // chunk), so a thread that arrives late, after run `id` ended or even after the next run began, claims
+  // nothing: it sees another id, or no chunk left, and leaves. (With the index and the chunk count read
+  // separately, such a thread once ran a chunk of the next run twice, and that run returned while a copy of
+  // the chunk still wrote to buffers its caller had freed.)
+  void work(uint32_t id, const std::function<void(int64_t)>* job, int64_t chunks) {
+    uint64_t v = claim_.load();
     for (;;) {
-      int64_t c = next_.fetch_add(1);
-      if (c >= chunks_) return;
-      (*job_.load())(c);
-      std::lock_guard<std::mutex> lk(mu_);
-      if (--pending_ == 0) done_cv_.notify_all();
+      const int64_t c = static_cast<int64_t>(v & 0xffffffffu);
+#ifdef SEED_POOL_CLAIM_DELAY_US
+      // Only in test/pool-stress.cpp's build: a pause where a late thread is most exposed to the next run.
+      if (c % 3 == 2) std::this_thread::sleep_for(std::chrono::microseconds(SEED_POOL_CLAIM_DELAY_US));
+#endif
+      if ((v >> 32) != id || c >= chunks) return;
+      if (!claim_.compare_exchange_weak(v, v + 1)) continue;  // v now holds the current value
+      (*job)(c);
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (--pending_ == 0) done_cv_.notify_all();
+      }
+      v = claim_.load();
     }
   }
   void loop() {
     uint64_t seen = 0;
     for (;;) {
+      uint32_t id;
+      const std::function<void(int64_t)>* job;
+      int64_t chunks;
       {
         std::unique_lock<std::mutex> lk(mu_);
         cv_.wait(lk, [&] { return stopping_ || (generation_ != seen && job_ != nullptr); });
         if (stopping_) return;
         seen = generation_;
+        // Read together under the lock, so they belong to run `id`; used only once a claim on `id` succeeds.
+        id = static_cast<uint32_t>(generation_);
+        job = job_;
+        chunks = chunks_;
       }
-      work();
+      work(id, job, chunks);
     }
   }
   void stop() {
@@ -85,9 +105,10 @@ class Pool {
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable cv_, done_cv_;
-  std::atomic<const std::function<void(int64_t)>*> job_{nullptr};
-  static constexpr int64_t kParked = INT64_MAX / 2;
-  std::atomic<int64_t> next_{kParked}, chunks_{0};
+  // job_, chunks_ and pending_ are guarded by mu_; claim_ is (run id << 32) | next chunk, chunks < 2^32.
+  const std::function<void(int64_t)>* job_ = nullptr;
+  int64_t chunks_ = 0;
+  std::atomic<uint64_t> claim_{0};
   int64_t pending_ = 0;
   uint64_t generation_ = 0;
   bool stopping_ = false;
