@@ -4,6 +4,7 @@
  *   pnpm --filter @seed/cuda-kernels bench            a table
  *   pnpm --silent --filter @seed/cuda-kernels bench --json    one JSON object per line
  *   … bench --device cpu                                only one device (default: every usable device)
+ *   … bench --only conv2d                               only the rows whose name contains the text (ceilings always run)
  *
  * First, per device, the ceilings: on the CPU a native FMA loop and a native multi-threaded 256 MB memcpy
  * (read + write bytes counted); on a GPU the runtime's own large copy and matmul. Then each named kernel, reported as a throughput and
@@ -65,6 +66,7 @@ interface Ceiling {
 const args = process.argv.slice(2);
 const asJson = args.includes('--json');
 const onlyDevice = args.includes('--device') ? args[args.indexOf('--device') + 1] : undefined;
+const onlyRows = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
 
 const rows: Row[] = [];
 const MB = 1 << 20;
@@ -360,6 +362,7 @@ async function kernel(
     readBack?: boolean;
   },
 ): Promise<void> {
+  if (onlyRows !== undefined && !name.includes(onlyRows)) return;
   let inputs: Tensor[] = [];
   try {
     inputs = spec.setup();
