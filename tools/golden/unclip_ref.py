@@ -1493,6 +1493,13 @@ def make_full(out, seed=0, unet_base=320, vae_base=128):
                       'block_out_channels': ucfg['block_out_channels']}))
 
 
+def loaded_blas():
+    """The BLAS library this process loaded (Debian's torch uses whatever libblas.so.3 resolves to)."""
+    with open('/proc/self/maps') as f:
+        libs = {line.split()[-1] for line in f if 'blas' in line.split()[-1]}
+    return ', '.join(sorted(os.path.basename(os.path.dirname(p)) + '/' + os.path.basename(p) for p in libs)) or 'none'
+
+
 def bench(model_dir, threads=None, repeat=2, sizes=(64, 96), vae_size=512):
     if threads:
         torch.set_num_threads(threads)
@@ -1502,7 +1509,8 @@ def bench(model_dir, threads=None, repeat=2, sizes=(64, 96), vae_size=512):
     gen = torch.Generator().manual_seed(0)
     ctx = torch.randn(2, 77, ctx_dim, generator=gen)
     labels = p.class_labels(torch.randn(1, E, generator=gen), 0, torch.zeros(1, E))
-    res = OrderedDict([('torch', torch.__version__), ('threads', torch.get_num_threads()), ('repeat', repeat)])
+    res = OrderedDict([('torch', torch.__version__), ('threads', torch.get_num_threads()), ('repeat', repeat),
+                       ('blas', loaded_blas())])
     with torch.no_grad():
         for s in sizes:
             x = torch.randn(2, 4, s, s, generator=gen)

@@ -469,6 +469,36 @@ Napi::Value SetCpuPath(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, cpu_path_name(std::min(cap, cpu_best_path())));
 }
 
+// ---- setKernelProfile(mode) / kernelProfile() -> [{key, calls, ms}] / resetKernelProfile(): CPU kernel time ----
+// Mode 0 off, 1 per op, 2 per op and input shapes. Ops already queued are timed under the mode they find.
+Napi::Value SetKernelProfile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) throw err(env, "setKernelProfile(mode)");
+  const int mode = info[0].As<Napi::Number>().Int32Value();
+  if (mode < 0 || mode > 2) throw err(env, "setKernelProfile(mode): mode must be 0, 1 or 2");
+  set_kernel_profile_mode(mode);
+  return env.Undefined();
+}
+
+Napi::Value KernelProfile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<KernelProfileEntry> entries = kernel_profile();
+  Napi::Array out = Napi::Array::New(env, entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("key", entries[i].key);
+    o.Set("calls", static_cast<double>(entries[i].calls));
+    o.Set("ms", entries[i].ms);
+    out.Set(static_cast<uint32_t>(i), o);
+  }
+  return out;
+}
+
+Napi::Value ResetKernelProfile(const Napi::CallbackInfo& info) {
+  reset_kernel_profile();
+  return info.Env().Undefined();
+}
+
 // ---- opNames() -> the op table's names, in ops.def order (a test compares them with src/ops.ts) ----
 Napi::Value OpNames(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -493,6 +523,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("setCpuPath", Napi::Function::New(env, SetCpuPath));
   exports.Set("opNames", Napi::Function::New(env, OpNames));
+  exports.Set("setKernelProfile", Napi::Function::New(env, SetKernelProfile));
+  exports.Set("kernelProfile", Napi::Function::New(env, KernelProfile));
+  exports.Set("resetKernelProfile", Napi::Function::New(env, ResetKernelProfile));
   return exports;
 }
 

@@ -1,9 +1,12 @@
 #include "runtime.h"
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -59,6 +62,42 @@ size_t tensor_nbytes(DType dtype, const std::vector<int64_t>& shape) {
     return q8_nbytes(shape[0], shape[1]);
   }
   return static_cast<size_t>(n) * dtype_size(dtype);
+}
+
+// ---- the kernel profile (CPU) ----
+namespace {
+std::atomic<int> g_profile_mode{0};
+std::mutex g_profile_mu;
+std::map<std::string, KernelProfileEntry>& profile_table() {
+  static auto* t = new std::map<std::string, KernelProfileEntry>();  // leaked: the stream thread may outlive statics
+  return *t;
+}
+
+std::string profile_key(const std::string& name, const OpCall& call) {
+  std::string k = name;
+  for (const TensorView& v : call.in) {
+    k += ' ';
+    k += dtype_name(v.dtype);
+    k += '[';
+    for (int d = 0; d < v.ndim; ++d) k += (d ? "," : "") + std::to_string(v.shape[d]);
+    k += ']';
+  }
+  return k;
+}
+}  // namespace
+
+void set_kernel_profile_mode(int mode) { g_profile_mode.store(mode); }
+
+std::vector<KernelProfileEntry> kernel_profile() {
+  std::lock_guard<std::mutex> lk(g_profile_mu);
+  std::vector<KernelProfileEntry> out;
+  for (auto& [k, e] : profile_table()) out.push_back(e);
+  return out;
+}
+
+void reset_kernel_profile() {
+  std::lock_guard<std::mutex> lk(g_profile_mu);
+  profile_table().clear();
 }
 
 // ---- the CPU stream: one thread running tasks in enqueue order ----
@@ -152,12 +191,23 @@ class CpuBackend final : public Backend {
       };
       for (auto& in : inputs)
         if (!in->poison.empty()) return poison(in->poison);  // garbage in: skip, pass the first cause on
+      const int mode = g_profile_mode.load(std::memory_order_relaxed);
+      const auto t0 = mode ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
       try {
         fn(*call, args.get());
       } catch (const std::exception& e) {
         call->fail(e.what());
       } catch (...) {
         call->fail("unknown native error");
+      }
+      if (mode) {
+        const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        std::string key = mode == 2 ? profile_key(name, *call) : name;
+        std::lock_guard<std::mutex> lk(g_profile_mu);
+        KernelProfileEntry& e = profile_table()[key];
+        e.key = std::move(key);
+        e.calls += 1;
+        e.ms += ms;
       }
       if (call->failed()) poison(name + ": " + call->error);
     });

@@ -50,6 +50,19 @@ struct MemoryStats {
 };
 MemoryStats& memory_stats();
 
+// Time spent in each CPU kernel, for finding where a model's time goes (off by default: no cost). Mode 1
+// keys by op name, mode 2 by op name and input shapes/dtypes. Kernels run on the CPU stream thread; the
+// profile is read and reset from the JS thread, under a lock. The time is the kernel's own, on the stream
+// thread (its parallel_for included), not queueing or allocation.
+struct KernelProfileEntry {
+  std::string key;
+  int64_t calls = 0;
+  double ms = 0;
+};
+void set_kernel_profile_mode(int mode);
+std::vector<KernelProfileEntry> kernel_profile();
+void reset_kernel_profile();
+
 // Bytes read back from a device (malloc'd; the receiver frees them), or why they could not be.
 using ReadDone = std::function<void(void* data, size_t nbytes, std::string error)>;
 using SyncDone = std::function<void(std::string error)>;

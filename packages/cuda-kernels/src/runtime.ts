@@ -49,6 +49,33 @@ export function memoryInfo(): AddonMemory {
   return loadAddon().memory();
 }
 
+/** One row of the CPU kernel profile: an op (with its input dtypes and shapes in 'shapes' mode). */
+export interface KernelProfileRow {
+  key: string;
+  calls: number;
+  /** Milliseconds inside the kernel on the CPU stream (threads included), summed over the calls. */
+  ms: number;
+}
+
+/**
+ * Times every CPU kernel from now on, keyed by op name ('ops') or by op name and input shapes ('shapes');
+ * 'off' stops timing (the default: no cost). Clears what was recorded before. Read it with kernelProfile()
+ * after `await synchronize()`. For finding where a model's time goes, e.g. the diffusion decoder's
+ * `bench --profile`; it counts the kernels' own time, not queueing, allocation or JS.
+ */
+export function profileKernels(mode: 'off' | 'ops' | 'shapes'): void {
+  const addon = loadAddon();
+  addon.setKernelProfile(mode === 'off' ? 0 : mode === 'ops' ? 1 : 2);
+  addon.resetKernelProfile();
+}
+
+/** What profileKernels recorded so far, slowest first. */
+export function kernelProfile(): KernelProfileRow[] {
+  return loadAddon()
+    .kernelProfile()
+    .sort((a, b) => b.ms - a.ms);
+}
+
 /** The SIMD paths this CPU can run, slowest first ('scalar' always; 'avx2', 'avx512' when present). */
 export function cpuPaths(): CpuPath[] {
   const info = loadAddon().info();

@@ -1,7 +1,7 @@
 // "Every device is a stream": op calls enqueue and return at once; the event loop keeps running while the
 // CPU works; results and errors arrive through promises.
 import { describe, expect, it } from 'vitest';
-import { ops, scope, synchronize, tensor } from '../src/index.js';
+import { kernelProfile, ops, profileKernels, scope, synchronize, tensor } from '../src/index.js';
 import { mulberry32 } from './helpers/rng.js';
 
 describe('the CPU stream', () => {
@@ -45,5 +45,37 @@ describe('the CPU stream', () => {
     // Ops fed by the poisoned tensor fail the same way instead of computing garbage.
     await expect(ops.scale(rows, 2).data()).rejects.toThrow(/embedding/);
     expect(Array.from(await ops.scale(table, 2).data())).toEqual([2, 4, 6, 8]);
+  });
+});
+
+describe('the CPU kernel profile', () => {
+  it('is off by default, then counts each op and its time, per shape when asked', async () => {
+    const a = tensor(new Float32Array(256 * 256).fill(1), [256, 256]);
+    const b = tensor(new Float32Array(64 * 64).fill(1), [64, 64]);
+    await synchronize();
+    profileKernels('off');
+    scope(() => ops.matmul(a, a));
+    await synchronize();
+    expect(kernelProfile()).toEqual([]);
+
+    profileKernels('ops');
+    scope(() => [ops.matmul(a, a), ops.matmul(a, a), ops.matmul(b, b), ops.silu(b)]);
+    await synchronize();
+    const byOp = kernelProfile();
+    expect(byOp.map((r) => [r.key, r.calls])).toEqual([
+      ['matmul', 3],
+      ['silu', 1],
+    ]);
+    expect(byOp[0].ms).toBeGreaterThan(0);
+
+    profileKernels('shapes');
+    scope(() => [ops.matmul(a, a), ops.matmul(b, b), ops.matmul(b, b)]);
+    await synchronize();
+    const byShape = Object.fromEntries(kernelProfile().map((r) => [r.key, r.calls]));
+    expect(byShape).toEqual({ 'matmul f32[256,256] f32[256,256]': 1, 'matmul f32[64,64] f32[64,64]': 2 });
+
+    profileKernels('off');
+    a.dispose();
+    b.dispose();
   });
 });

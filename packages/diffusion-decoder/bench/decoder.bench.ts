@@ -8,13 +8,24 @@
  *
  *   pnpm --filter @seed/diffusion-decoder bench [--json] [--model DIR] [--repeat 2] [--threads 2]
  *                                               [--sizes 64,96] [--dtype f32|f16|bf16] [--device cpu|cuda:0]
+ *                                               [--no-torch] [--profile]
+ * --profile adds, on stderr, where the time of one more UNet call and VAE decode goes (CPU kernels by op and
+ * input shapes, @seed/cuda-kernels profileKernels); --no-torch leaves out the PyTorch column.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Device, scope, setCpuThreads, tensor } from '@seed/cuda-kernels';
+import {
+  type Device,
+  kernelProfile,
+  profileKernels,
+  scope,
+  setCpuThreads,
+  synchronize,
+  tensor,
+} from '@seed/cuda-kernels';
 import { classLabels, gaussianNoise, loadDecoder, timestepEmbedding, unetForward, vaeDecode } from '../src/index.js';
 
 const args = process.argv.slice(2);
@@ -28,6 +39,8 @@ const threads = Number(arg('--threads', '2'));
 const sizes = arg('--sizes', '64,96').split(',').map(Number);
 const dtype = arg('--dtype', 'f32') as 'f32' | 'f16' | 'bf16';
 const device = arg('--device', 'cpu') as Device;
+const noTorch = args.includes('--no-torch');
+const profile = args.includes('--profile');
 const VAE_SIZE = 512;
 const REF = fileURLToPath(new URL('../../../tools/golden/unclip_ref.py', import.meta.url));
 const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -46,6 +59,22 @@ async function time(fn: () => Promise<void>): Promise<number> {
   const t0 = performance.now();
   await fn();
   return (performance.now() - t0) / 1000;
+}
+
+/** Runs fn once with the CPU kernels timed; logs the 15 slowest (op, shapes) and the kernels' share of the wall time. */
+async function profiled(what: string, fn: () => Promise<void>): Promise<void> {
+  await synchronize();
+  profileKernels('shapes');
+  const wall = await time(fn);
+  const rows = kernelProfile();
+  profileKernels('off');
+  const total = rows.reduce((s, r) => s + r.ms, 0) / 1000;
+  log(`profile: ${what}: ${wall.toFixed(2)} s wall, ${total.toFixed(2)} s in CPU kernels; slowest:`);
+  for (const r of rows.slice(0, 15))
+    log(`  ${(r.ms / 1000).toFixed(2).padStart(7)} s ${String(r.calls).padStart(4)}× ${r.key}`);
+  const byOp = new Map<string, number>();
+  for (const r of rows) byOp.set(r.key.split(' ')[0], (byOp.get(r.key.split(' ')[0]) ?? 0) + r.ms / 1000);
+  log(`  by op: ${[...byOp].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')}`);
 }
 
 async function seedColumn(dir: string): Promise<Record<string, number>> {
@@ -81,25 +110,47 @@ async function seedColumn(dir: string): Promise<Record<string, number>> {
       log(`seed: UNet call with CFG at ${s}×${s} latents: ${ts.map((t) => t.toFixed(2)).join(', ')} s`);
     }
     const z = gaussianNoise(4 * (VAE_SIZE / 8) ** 2, 4);
-    const ts: number[] = [];
-    for (let i = 0; i < repeat; i++)
-      ts.push(
-        await time(async () => {
-          const r = scope(() =>
-            vaeDecode(c.vae, loaded.vae, tensor(z, [1, 4, VAE_SIZE / 8, VAE_SIZE / 8], { dtype, device })),
-          );
-          await r.data();
-          r.dispose();
-        }),
+    const vaeCall = async () => {
+      const r = scope(() =>
+        vaeDecode(c.vae, loaded.vae, tensor(z, [1, 4, VAE_SIZE / 8, VAE_SIZE / 8], { dtype, device })),
       );
+      await r.data();
+      r.dispose();
+    };
+    const ts: number[] = [];
+    for (let i = 0; i < repeat; i++) ts.push(await time(vaeCall));
     out[`vae_decode_${VAE_SIZE}_s`] = Math.min(...ts);
     log(`seed: VAE decode at ${VAE_SIZE}×${VAE_SIZE}: ${ts.map((t) => t.toFixed(2)).join(', ')} s`);
+    if (profile && device === 'cpu') {
+      await profiled(`UNet call at ${sizes[0]}×${sizes[0]}`, () => unetCall(sizes[0]));
+      await profiled(`VAE decode at ${VAE_SIZE}×${VAE_SIZE}`, vaeCall);
+    }
     ctx.dispose();
     labels.dispose();
   } finally {
     loaded.dispose();
   }
   return out;
+}
+
+/**
+ * torch's environment: Debian's torch calls whatever `libblas.so.3` the alternatives point at, by default the
+ * unoptimised reference BLAS (its nn.Linear and matmul ~4× slower than OpenBLAS); a fair peer gets OpenBLAS
+ * when it is installed (libopenblas0-pthread), and OpenMP / OpenBLAS at the bench's thread count.
+ */
+const OPENBLAS_DIR = '/usr/lib/x86_64-linux-gnu/openblas-pthread';
+function torchEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    OMP_NUM_THREADS: String(threads),
+    OPENBLAS_NUM_THREADS: String(threads),
+  };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  if (existsSync(join(OPENBLAS_DIR, 'libblas.so.3')))
+    env.LD_LIBRARY_PATH = [OPENBLAS_DIR, env.LD_LIBRARY_PATH].filter(Boolean).join(':');
+  else log(`torch: no OpenBLAS in ${OPENBLAS_DIR} (apt-get install libopenblas0-pthread); its BLAS may be slow`);
+  return env;
 }
 
 function torchColumn(python: string, dir: string): Record<string, number> {
@@ -119,11 +170,16 @@ function torchColumn(python: string, dir: string): Record<string, number> {
       '--vae-size',
       String(VAE_SIZE),
     ],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 },
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20, env: torchEnv() },
   );
-  if (r.status !== 0) throw new Error(`unclip_ref.py bench failed (exit ${r.status})`);
-  return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, number>;
+  if (r.status !== 0) throw new Error(`unclip_ref.py bench failed (exit ${r.status ?? r.signal})`);
+  const res = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, number | string>;
+  log(`torch: ${res.torch}, ${res.threads} threads, BLAS ${res.blas}`);
+  torchBlas = String(res.blas);
+  return res as Record<string, number>;
 }
+
+let torchBlas: string | null = null;
 
 const projected = (col: Record<string, number>) =>
   col.unet_cfg_96x96_s !== undefined && col[`vae_decode_${VAE_SIZE}_s`] !== undefined
@@ -151,8 +207,9 @@ async function main() {
   if (!existsSync(join(dir, 'model_index.json'))) throw new Error(`${dir}: not a decoder folder`);
   try {
     const seed = await seedColumn(dir);
-    const ref = torch && device === 'cpu' && dtype === 'f32' ? torchColumn(torch.python, dir) : undefined;
+    const ref = torch && !noTorch && device === 'cpu' && dtype === 'f32' ? torchColumn(torch.python, dir) : undefined;
     if (!torch) log('torch is not installed (Debian: python3-torch): the PyTorch column is skipped');
+    else if (noTorch) log('--no-torch: the PyTorch column is skipped');
     else if (!ref) log('the PyTorch column is measured for --device cpu --dtype f32 only: skipped');
     const rows = [...sizes.map((s) => `unet_cfg_${s}x${s}_s`), `vae_decode_${VAE_SIZE}_s`];
     const result = {
@@ -161,6 +218,7 @@ async function main() {
       dtype,
       device,
       torch: torch?.version ?? null,
+      torch_blas: torchBlas,
       rows: Object.fromEntries(
         rows.map((k) => [k, { seed: seed[k], torch: ref?.[k] ?? null, ratio: ref?.[k] ? ref[k] / seed[k] : null }]),
       ),
@@ -179,6 +237,7 @@ async function main() {
       process.stdout.write(
         `| one 768×768 image (21 UNet calls + VAE) | ${f(p.seed)} | ${f(p.torch)} | ${f(p.seed && p.torch ? p.torch / p.seed : null)} |\n`,
       );
+      if (torchBlas) process.stdout.write(`\ntorch's BLAS: ${torchBlas}\n`);
     }
   } finally {
     if (made) rmSync(made, { recursive: true, force: true });

@@ -15,6 +15,7 @@
 // the GEMM does. C is updated once per K block: kc/4 flops per byte of C traffic, so it need not stay in cache.
 // Packing costs one copy per (K row, column) against Cout FMAs, a few percent at the UNet's widths.
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "../kernels.h"
@@ -48,6 +49,50 @@ struct Tap {
   int64_t offset, ky, kx;  // ci·H·W, and the tap
 };
 
+// pack_cols when stride is 1 and every panel is one run of nr pixels of one output row (all panels at high
+// resolution, where the rows are ≥ nr wide): each K row of a panel is then nr contiguous inputs, zeros, or at
+// a row's ends a copy with zeros at one side. The order is groups of kRowGroup K rows, then panels, then the
+// rows of the group: the panels of one group read neighbouring spans of the same few input rows, streams the
+// hardware prefetcher follows (panel by panel over all of K, each K row jumped to another channel plane, a
+// cache miss each), and each panel gets kRowGroup rows written contiguously (one K row across all panels
+// wrote at a 32 KB stride, one L1 set). Returns false, packing nothing, unless the panels are all such runs.
+constexpr int64_t kRowGroup = 9;  // one input channel's 3×3 taps
+
+bool pack_full_runs(const ConvGeom& g, int64_t k0, int64_t kc, int64_t n0, int64_t nc, int64_t nr, float* bp,
+                    const std::vector<Tap>& taps) {
+  if (nc % nr != 0) return false;
+  const int64_t panels = nc / nr;
+  constexpr int64_t kMaxPanelsHere = 64;
+  if (panels > kMaxPanelsHere) return false;
+  int64_t plane[kMaxPanelsHere], iy0[kMaxPanelsHere], ix0[kMaxPanelsHere];
+  for (int64_t p = 0; p < panels; ++p) {
+    const int64_t n = n0 + p * nr, b = n / g.P, pix = n % g.P, oy = pix / g.Wo, ox = pix % g.Wo;
+    if (g.Wo - ox < nr) return false;  // the panel would cross an output row
+    plane[p] = b * g.Cin * g.H * g.W;
+    iy0[p] = oy - g.pad;
+    ix0[p] = ox - g.pad;
+  }
+  for (int64_t k1 = 0; k1 < kc; k1 += kRowGroup)
+    for (int64_t p = 0; p < panels; ++p)
+      for (int64_t kk = k1; kk < std::min(kc, k1 + kRowGroup); ++kk) {
+      const Tap& t = taps[kk];
+      float* d = bp + (p * kc + kk) * nr;
+      const int64_t iy = iy0[p] + t.ky, ix = ix0[p] + t.kx;
+      if (iy < 0 || iy >= g.H) {
+        std::fill(d, d + nr, 0.0f);
+        continue;
+      }
+      const float* row = g.x + plane[p] + t.offset + iy * g.W;
+      if (ix >= 0 && ix + nr <= g.W) {
+        if (nr == 32) std::memcpy(d, row + ix, 32 * sizeof(float));  // fixed sizes: vector moves
+        else std::memcpy(d, row + ix, 16 * sizeof(float));
+      } else {
+        for (int64_t u = 0; u < nr; ++u) d[u] = ix + u >= 0 && ix + u < g.W ? row[ix + u] : 0.0f;
+      }
+    }
+  return true;
+}
+
 void pack_cols(const ConvGeom& g, int64_t k0, int64_t kc, int64_t n0, int64_t nc, int64_t nr, float* bp, std::vector<Tap>& taps,
                std::vector<Run>& runs) {
   taps.resize(kc);
@@ -56,6 +101,7 @@ void pack_cols(const ConvGeom& g, int64_t k0, int64_t kc, int64_t n0, int64_t nc
     taps[kk] = {t.ci * g.H * g.W, t.ky, t.kx};
   }
   const int64_t panels = (nc + nr - 1) / nr;
+  if (g.stride == 1 && (nr == 32 || nr == 16) && pack_full_runs(g, k0, kc, n0, nc, nr, bp, taps)) return;
   for (int64_t p = 0; p < panels; ++p) {
     const int64_t j0 = n0 + p * nr, cols = std::min(nr, n0 + nc - j0);
     runs.clear();
@@ -191,8 +237,10 @@ void seed_cpu_conv2d(OpCall& call, const Conv2dArgs& args) {
         for (int64_t n = n0; n < n0 + nc;) {
           const int64_t run = std::min(n0 + nc - n, P - n % P);
           float* r = c_at(m, n);
-          if (bias)
-            for (int64_t j = 0; j < run; ++j) r[j] += bf[m];
+          if (bias) {
+            const float bm = bf[m];  // a local, so the loop vectorises (r could alias bf)
+            for (int64_t j = 0; j < run; ++j) r[j] += bm;
+          }
           if (y.dtype != DType::F32) row_from_f32(r, run, y.data, y.dtype, r - C);
           n += run;
         }

@@ -65,6 +65,10 @@ export interface Addon {
   setCpuPath(path: 'scalar' | 'avx2' | 'avx512'): 'scalar' | 'avx2' | 'avx512';
   /** The op table's names (native/ops.def order); src/ops.ts OP_NAMES lists the same set. */
   opNames(): string[];
+  /** CPU kernel timing: 0 off, 1 per op, 2 per op and input shapes (runtime.ts, profileKernels). */
+  setKernelProfile(mode: 0 | 1 | 2): void;
+  kernelProfile(): { key: string; calls: number; ms: number }[];
+  resetKernelProfile(): void;
   /** Measure this CPU's FMA peak and copy bandwidth on the kernel threads: three doubles (GFLOP/s, GB/s, isa code). */
   measureCeilings(ms: number): Promise<ArrayBuffer>;
 }

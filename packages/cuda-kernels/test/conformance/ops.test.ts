@@ -474,6 +474,10 @@ for (const { device, path, label } of backends) {
         { B: 1, Cin: 2, H: 3, W: 3, Cout: 3, k: 3, stride: 1, padding: 2 },
         { B: 1, Cin: 4, H: 1, W: 67, Cout: 5, k: 3, stride: 1, padding: 1 }, // pixels run across panels
         { B: 3, Cin: 6, H: 4, W: 5, Cout: 200, k: 3, stride: 1, padding: 1 }, // few pixels: M split across tasks
+        // Rows a multiple of the panel width: every panel one run of one output row (conv.cpp pack_full_runs),
+        // across batch rows; at 48 wide only for 16-column panels (avx2, scalar), the general packing at 32.
+        { B: 2, Cin: 6, H: 5, W: 64, Cout: 20, k: 3, stride: 1, padding: 1 },
+        { B: 1, Cin: 10, H: 3, W: 48, Cout: 13, k: 3, stride: 1, padding: 1 },
       ];
       for (const xd of FLOATS)
         for (const wd of FLOATS)
