@@ -79,5 +79,24 @@ describe('seed serve', () => {
     const badPort = seed(['serve', '--model', model, '--port', 'x']);
     expect(badPort.code).not.toBe(0);
     expect(badPort.stderr).toMatch(/--port must be an integer/);
+    const badCors = seed(['serve', '--model', model, '--port', '0', '--cors', 'localhost:5173']);
+    expect(badCors.code).toBe(1);
+    expect(badCors.stderr).toMatch(/--cors: 'localhost:5173' is not an origin/);
+  });
+
+  it('--cors lets the named web origin call it', async () => {
+    const app = 'http://localhost:5173';
+    const { child, url } = await serve(['--model', model, '--port', '0', '--cors', `${app}/, http://other.test`]);
+    const pre = await fetch(`${url}/v1/chat/completions`, {
+      method: 'OPTIONS',
+      headers: { Origin: app, 'Access-Control-Request-Method': 'POST' },
+    });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-origin')).toBe(app);
+    const models = await fetch(`${url}/v1/models`, { headers: { Origin: 'http://other.test' } });
+    expect(models.headers.get('access-control-allow-origin')).toBe('http://other.test');
+    const done = exited(child);
+    child.kill('SIGTERM');
+    expect(await done).toBe(0);
   });
 });

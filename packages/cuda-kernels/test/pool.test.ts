@@ -25,21 +25,24 @@ function compiler(): string | null {
 }
 const cxx = compiler();
 
-describe.skipIf(cxx === null)(`the CPU thread pool${cxx === null ? ' (skipped: no C++ compiler on the PATH)' : ''}`, () => {
-  it('runs every chunk exactly once when workers arrive late, across runs of different sizes', () => {
-    const exe = join(dir, 'pool-stress');
-    execFileSync(cxx as string, [
-      '-O2',
-      '-std=c++17',
-      '-DSEED_POOL_CLAIM_DELAY_US=50',
-      `-I${join(root, 'native')}`,
-      join(root, 'test/native/pool-stress.cpp'),
-      join(root, 'native/cpu/parallel.cpp'),
-      '-o',
-      exe,
-      '-lpthread',
-    ]);
-    const out = execFileSync(exe, ['4000'], { encoding: 'utf8', timeout: 60_000 }).trim();
-    expect(out).toBe('runs 4000, wrong 0');
-  });
-});
+describe.skipIf(cxx === null)(
+  `the CPU thread pool${cxx === null ? ' (skipped: no C++ compiler on the PATH)' : ''}`,
+  () => {
+    it('runs every chunk exactly once when workers arrive late, across runs of different sizes', () => {
+      const exe = join(dir, 'pool-stress');
+      execFileSync(cxx as string, [
+        '-O2',
+        '-std=c++17',
+        '-DSEED_POOL_CLAIM_DELAY_US=50',
+        `-I${join(root, 'native')}`,
+        join(root, 'test/native/pool-stress.cpp'),
+        join(root, 'native/cpu/parallel.cpp'),
+        '-o',
+        exe,
+        '-lpthread',
+      ]);
+      const out = execFileSync(exe, ['4000'], { encoding: 'utf8', timeout: 60_000 }).trim();
+      expect(out).toBe('runs 4000, wrong 0');
+    });
+  },
+);

@@ -74,7 +74,12 @@ async function profiled(what: string, fn: () => Promise<void>): Promise<void> {
     log(`  ${(r.ms / 1000).toFixed(2).padStart(7)} s ${String(r.calls).padStart(4)}× ${r.key}`);
   const byOp = new Map<string, number>();
   for (const r of rows) byOp.set(r.key.split(' ')[0], (byOp.get(r.key.split(' ')[0]) ?? 0) + r.ms / 1000);
-  log(`  by op: ${[...byOp].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')}`);
+  log(
+    `  by op: ${[...byOp]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k} ${v.toFixed(2)} s`)
+      .join(', ')}`,
+  );
 }
 
 async function seedColumn(dir: string): Promise<Record<string, number>> {

@@ -439,6 +439,56 @@ describe('refusals: 4xx in OpenAI’s error shape, never a crash', () => {
     await expectError(await fetch(`${main.url}/v1/models`, { method: 'DELETE' }), 405, 'method_not_allowed');
   });
 
+  it('cross-origin (CORS) only for the origins the server names: preflights before the key, headers on every answer', async () => {
+    const app = 'http://app.example:5173';
+    const named = createSeedServer(plain, { apiKey: KEY, corsOrigins: [app] });
+    const any = createSeedServer(plain, { corsOrigins: ['*'] });
+    await named.listen(0);
+    await any.listen(0);
+    try {
+      const preflight = (server: SeedServer, origin: string, path = '/v1/chat/completions') =>
+        fetch(`${server.url}${path}`, {
+          method: 'OPTIONS',
+          headers: {
+            Origin: origin,
+            'Access-Control-Request-Method': 'POST',
+            'Access-Control-Request-Headers': 'authorization,content-type',
+          },
+        });
+      const ok = await preflight(named, app);
+      expect(ok.status).toBe(204);
+      expect(ok.headers.get('access-control-allow-origin')).toBe(app);
+      expect(ok.headers.get('access-control-allow-methods')).toBe('POST, OPTIONS');
+      expect(ok.headers.get('access-control-allow-headers')).toBe('authorization,content-type');
+      expect(ok.headers.get('vary')).toBe('Origin');
+      // The real request: the answer and the refusals carry the header, so the page can read them.
+      const models = await fetch(`${named.url}/v1/models`, { headers: { Origin: app, ...auth } });
+      expect(models.status).toBe(200);
+      expect(models.headers.get('access-control-allow-origin')).toBe(app);
+      const refused = await fetch(`${named.url}/v1/models`, { headers: { Origin: app } });
+      expect(refused.headers.get('access-control-allow-origin')).toBe(app);
+      await expectError(refused, 401, 'invalid_api_key');
+      // Another origin, or a server that names none: no header, and OPTIONS is a method it does not serve.
+      const other = await preflight(named, 'http://evil.example');
+      expect(other.headers.get('access-control-allow-origin')).toBeNull();
+      await expectError(other, 405, 'method_not_allowed');
+      const none = await preflight(main, app);
+      expect(none.headers.get('access-control-allow-origin')).toBeNull();
+      await expectError(none, 405, 'method_not_allowed');
+      // '*': any origin, streamed answers included.
+      const stream = await post(any, '/v1/chat/completions', ask('Hi', { stream: true }), { Origin: 'http://x.test' });
+      expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      expect(stream.headers.get('access-control-allow-origin')).toBe('*');
+      await stream.text();
+      expect((await preflight(any, 'http://x.test', '/v1/models')).headers.get('access-control-allow-methods')).toBe(
+        'GET, OPTIONS',
+      );
+    } finally {
+      await named.close();
+      await any.close();
+    }
+  });
+
   it('a full queue is a 429 with Retry-After; the others are answered', async () => {
     // One running and one waiting (maxWaiting 1): the third is refused at once.
     const running = post(

@@ -27,6 +27,7 @@ interface ServeFlags {
   maxBodyMb: number;
   maxImageMb: number;
   allowFiles?: string;
+  cors?: string;
   name: string;
   quiet?: boolean;
 }
@@ -58,13 +59,36 @@ export function serveCommand(): Command {
     .option('--max-body-mb <n>', 'largest request body, in MiB', num('--max-body-mb', { min: 0.001 }), 32)
     .option('--max-image-mb <n>', 'largest image in a request, in MiB', num('--max-image-mb', { min: 0.001 }), 16)
     .option('--allow-files <dir>', 'let image_url name local image files inside DIR (default: data URLs only)')
+    .option(
+      '--cors <origins>',
+      'let web pages from these origins call the server (comma-separated, e.g. http://localhost:5173, or * for any)',
+    )
     .option('--name <id>', 'the model id clients name and /v1/models lists', 'seed-llama')
     .option('--quiet', 'no log line per request')
     .action(guarded('serve', run));
 }
 
+/** --cors: '*' or origins such as http://localhost:5173 (scheme, host and port, no path). */
+function corsOrigins(list: string): string[] {
+  const origins = list
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  for (const o of origins) {
+    if (o === '*') continue;
+    let url: URL | undefined;
+    try {
+      url = new URL(o);
+    } catch {}
+    if (!url || url.origin !== o.replace(/\/$/, ''))
+      throw new Error(`--cors: '${o}' is not an origin (scheme://host[:port], e.g. http://localhost:5173) or *`);
+  }
+  return origins.map((o) => o.replace(/\/$/, ''));
+}
+
 async function run(flags: ServeFlags): Promise<void> {
   const apiKey = flags.apiKey ?? (process.env.SEED_API_KEY || undefined);
+  const cors = flags.cors ? corsOrigins(flags.cors) : undefined; // checked before the model loads
   // Sampling is chosen per request: the sampling fields of ModelFlags play no part in finding the model.
   const model = await loadModel({ ...flags, temperature: 0.7, topP: 0.5 }, true, { maxWaiting: flags.maxQueue });
   const { createSeedServer } = await import('@seed/seed-llama');
@@ -74,6 +98,7 @@ async function run(flags: ServeFlags): Promise<void> {
     maxBodyBytes: Math.round(flags.maxBodyMb * MiB),
     maxImageBytes: Math.round(flags.maxImageMb * MiB),
     allowFilesFrom: flags.allowFiles,
+    corsOrigins: cors,
     onRequest: flags.quiet ? undefined : logRequest,
   });
   let url: string;

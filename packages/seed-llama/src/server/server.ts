@@ -44,6 +44,13 @@ export interface SeedServerOptions {
   maxImagesPerGeneration?: number;
   /** A directory local image paths may be read from; without it, only data URLs are accepted. */
   allowFilesFrom?: string;
+  /**
+   * Browser origins allowed to call the server across origins (CORS), e.g. ['http://localhost:5173'], or ['*']
+   * for any. Default none: a web page on another origin cannot read the answers (a local model is not exposed
+   * to every site its user visits). Allowed origins get Access-Control-Allow-Origin on every answer and their
+   * preflight (OPTIONS) requests answered with 204, before any API key check, as browsers send them without one.
+   */
+  corsOrigins?: readonly string[];
   /** Called once per request when it ends (for logs and tests). */
   onRequest?: (record: RequestRecord) => void;
 }
@@ -395,6 +402,28 @@ export function createSeedServer(model: SeedLlama, options: SeedServerOptions = 
     return !!m && timingSafeEqual(createHash('sha256').update(m[1].trim()).digest(), keyDigest);
   }
 
+  const cors = new Set(options.corsOrigins ?? []);
+  /** Sets Access-Control-Allow-Origin when the request's Origin is allowed; whether it was. */
+  function corsOrigin(req: IncomingMessage, res: ServerResponse): boolean {
+    const origin = req.headers.origin;
+    if (!origin || cors.size === 0) return false;
+    if (cors.has('*')) res.setHeader('Access-Control-Allow-Origin', '*');
+    else if (cors.has(origin)) {
+      res.setHeader('Access-Control-Allow-Origin', origin);
+      res.setHeader('Vary', 'Origin');
+    } else return false;
+    return true;
+  }
+  /** The answer to an allowed origin's preflight: the route's methods and the headers the API reads. */
+  function preflight(req: IncomingMessage, res: ServerResponse, methods: string[]): void {
+    res.writeHead(204, {
+      'Access-Control-Allow-Methods': [...methods, 'OPTIONS'].join(', '),
+      'Access-Control-Allow-Headers': req.headers['access-control-request-headers'] ?? 'Authorization, Content-Type',
+      'Access-Control-Max-Age': '600',
+    });
+    res.end();
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
     const started = performance.now();
     const path = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/\/+$/, '') || '/';
@@ -409,6 +438,10 @@ export function createSeedServer(model: SeedLlama, options: SeedServerOptions = 
       });
       if (!route)
         throw new ApiError(404, `no route ${req.method} ${path} on this server`, 'not_found_error', 'unknown_url');
+      if (req.method === 'OPTIONS' && corsOrigin(req, res)) {
+        preflight(req, res, Object.keys(route.methods));
+        return;
+      }
       const handler = route.methods[req.method ?? ''];
       if (!handler) {
         const allow = Object.keys(route.methods).join(', ');
@@ -454,6 +487,7 @@ export function createSeedServer(model: SeedLlama, options: SeedServerOptions = 
   }
 
   const server = createServer((req, res) => {
+    corsOrigin(req, res);
     const controller = new AbortController();
     // 'close' after the answer is complete is the normal end; before it, the client has gone away.
     res.on('close', () => {
