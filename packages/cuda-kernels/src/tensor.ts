@@ -178,7 +178,12 @@ export function encode(values: ArrayLike<number>, dtype: DType, shape: readonly 
       const scales = new Float32Array(out.buffer, q8ScalesOffset(rows, cols), rows);
       for (let r = 0; r < rows; r++) {
         let amax = 0;
-        for (let c = 0; c < cols; c++) amax = Math.max(amax, Math.abs(values[r * cols + c]));
+        // NaN is left out of the row's range (Math.max would make it NaN), as the native quantizer does; it
+        // then encodes as 0 like every NaN → integer conversion.
+        for (let c = 0; c < cols; c++) {
+          const a = Math.abs(values[r * cols + c]);
+          if (a > amax) amax = a;
+        }
         const scale = Math.fround(amax / 127);
         scales[r] = scale;
         if (scale === 0) continue;

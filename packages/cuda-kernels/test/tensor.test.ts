@@ -54,3 +54,17 @@ describe('tensors', () => {
     expect(() => zeros([2], 'f32', 'cuda:99')).toThrow(/cuda:99|CUDA/);
   });
 });
+
+describe('q8 encoding in TypeScript', () => {
+  it('quantizes like the native cast, NaN and infinities included', async () => {
+    const values = [1, Number.NaN, -2, 0.5, ...[0, 0, 0, 0].map(() => Number.NaN), Infinity, 1, -3, 0, 0, 0, 0, 0];
+    const encoded = tensor(Float32Array.from(values), [4, 4], { dtype: 'q8' });
+    const cast = scope(() => ops.cast(tensor(Float32Array.from(values), [4, 4]), 'q8'));
+    const ours = (await encoded.data()) as Float32Array;
+    expect(ours).toEqual((await cast.data()) as Float32Array);
+    const s = Math.fround(2 / 127); // row 0's scale: NaN left out of its range; row 1 all NaN: scale 0
+    expect(Array.from(ours.subarray(0, 8))).toEqual([64, 0, -127, 32, 0, 0, 0, 0].map((q) => Math.fround(q * s)));
+    encoded.dispose();
+    cast.dispose();
+  });
+});
