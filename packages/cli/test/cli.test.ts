@@ -50,7 +50,7 @@ describe('seed info', () => {
     const info = JSON.parse(r.stdout);
     expect(info.version).toMatch(/^\d+\.\d+\.\d+/);
     expect(typeof info.addon.version).toBe('string');
-    expect(['avx512', 'avx2', 'scalar']).toContain(info.addon.simd);
+    expect(['amx', 'avx512', 'avx2', 'scalar']).toContain(info.addon.simd);
     expect(typeof info.addon.cpuFeatures.avx2).toBe('boolean');
     expect(info.addon.threads).toBeGreaterThan(0);
     expect(typeof info.addon.cudaCompiled).toBe('boolean');

@@ -413,6 +413,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   feats.Set("avx512bw", f.avx512bw);
   feats.Set("avx512bf16", f.avx512bf16);
   feats.Set("avx512vnni", f.avx512vnni);
+  feats.Set("amxInt8", f.amx_int8);
   o.Set("cpuFeatures", feats);
   // The path the CPU kernels run now (SEED_CPU_PATH / setCpuPath cap it), and every path this CPU has.
   o.Set("simd", cpu_path_name(cpu_path()));
@@ -458,13 +459,13 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// ---- setCpuPath(name) -> the path now in use: caps the CPU kernels' SIMD path ("scalar" | "avx2" | "avx512"),
+// ---- setCpuPath(name) -> the path now in use: caps the CPU kernels' SIMD path ("scalar" | "avx2" | "avx512" | "amx"),
 // in stream order (ops enqueued before it run on the old path). The path used is min(cap, what the CPU has).
 Napi::Value SetCpuPath(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CpuPath cap;
   if (info.Length() < 1 || !info[0].IsString() || !parse_cpu_path(info[0].As<Napi::String>().Utf8Value().c_str(), &cap))
-    throw err(env, "setCpuPath(path): path must be 'scalar', 'avx2' or 'avx512'");
+    throw err(env, "setCpuPath(path): path must be 'scalar', 'avx2', 'avx512' or 'amx'");
   cpu_enqueue([cap]() { set_cpu_path_cap(cap); });
   return Napi::String::New(env, cpu_path_name(std::min(cap, cpu_best_path())));
 }

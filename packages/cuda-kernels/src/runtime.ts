@@ -76,7 +76,7 @@ export function kernelProfile(): KernelProfileRow[] {
     .sort((a, b) => b.ms - a.ms);
 }
 
-/** The SIMD paths this CPU can run, slowest first ('scalar' always; 'avx2', 'avx512' when present). */
+/** The SIMD paths this CPU can run, slowest first ('scalar' always; 'avx2', 'avx512', 'amx' when present). */
 export function cpuPaths(): CpuPath[] {
   const info = loadAddon().info();
   return info.simdPaths ?? CPU_PATHS.slice(0, CPU_PATHS.indexOf(info.simd) + 1);

@@ -134,7 +134,7 @@ __attribute__((target("avx2,fma"))) void attend_flash(const PrefillArgs& a, cons
   const int64_t D = a.D, Dp = f.Dp, mr = mk.mr, nr = mk.nr, hk = h / a.group;
   const int64_t mq = round_up(nq, mr);  // rows computed (past nq: zero queries, never stored)
   const float neg_inf = -std::numeric_limits<float>::infinity();
-  const bool avx512 = cpu_path() == CpuPath::Avx512;
+  const bool avx512 = cpu_path() >= CpuPath::Avx512;
   float m[kFlashTiles * kMaxMR], l[kFlashTiles * kMaxMR];
   int64_t limit[kFlashTiles * kMaxMR];
   const float* mrow[kFlashTiles * kMaxMR];
@@ -261,8 +261,8 @@ void seed_cpu_attention(OpCall& call, const AttentionArgs& args) {
   const int64_t group = Hq / Hkv, qBlocks = (Tq + kQBlock - 1) / kQBlock;
   const bool f32 = q.dtype == DType::F32;
   // bf16 K/V on the avx512 path: converted in registers by the decode loop (q, k, v share one dtype).
-  const bool bf16x = q.dtype == DType::BF16 && cpu_path() == CpuPath::Avx512;
-  const bool f32x = f32 && cpu_path() == CpuPath::Avx512;
+  const bool bf16x = q.dtype == DType::BF16 && cpu_path() >= CpuPath::Avx512;
+  const bool f32x = f32 && cpu_path() >= CpuPath::Avx512;
   const float neg_inf = -std::numeric_limits<float>::infinity();
 
   if (Tq >= 8 && cpu_features().avx2 && cpu_features().fma) {

@@ -19,6 +19,7 @@
 
 #include "../kernels.h"
 #include "gemm_micro.h"
+#include "linear_amx.h"
 #include "parallel.h"
 #include "simd_convert.h"
 
@@ -268,7 +269,7 @@ const MicroKernel& micro_kernel() {
   static const MicroKernel avx2{6, 16, 16, 8, tile_6x16_avx2, tile_rows_6x16_avx2, "avx2 6x16"};
   static const MicroKernel scalar{6, 16, 16, 8, tile_6x16_scalar, tile_rows_6x16_scalar, "scalar 6x16"};
   const CpuPath p = cpu_path();
-  return p == CpuPath::Avx512 ? avx512 : (p == CpuPath::Avx2 ? avx2 : scalar);
+  return p >= CpuPath::Avx512 ? avx512 : (p == CpuPath::Avx2 ? avx2 : scalar);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -330,7 +331,7 @@ void pack_b_panel(const WeightView& w, int64_t k0, int64_t kc, int64_t n0, int64
     }
     src[j] = s;
   }
-  if (nr == 32 && cols == 32 && cpu_path() == CpuPath::Avx512) {
+  if (nr == 32 && cols == 32 && cpu_path() >= CpuPath::Avx512) {
     // Sources are rows of w (f32: K apart) or of scratch (converted: kc apart); 32-bit gather offsets.
     const int64_t stride = w.dtype == DType::F32 ? w.K : kc;
     if (16 * stride < (int64_t(1) << 31)) return transpose_panel32_avx512(src[0], stride, kc, bp);
@@ -639,7 +640,7 @@ void gemv_scalar(const float* x, int64_t rows, const WeightView& w, int64_t n0, 
 
 // Requires w.nk (rows of w are the output columns) and 1 ≤ rows ≤ kGemvMaxRows.
 void gemv(const float* x, int64_t rows, const WeightView& w, float* y, bool parallel) {
-  const bool avx2 = simd_has_avx2(), avx512 = cpu_path() == CpuPath::Avx512;
+  const bool avx2 = simd_has_avx2(), avx512 = cpu_path() >= CpuPath::Avx512;
   run(parallel, w.N, 16, [&](int64_t n0, int64_t n1) {
     if (!avx2) return gemv_scalar(x, rows, w, n0, n1, y);
     // q8 on the avx512 path: 16 int8 → f32 per conversion (measured: ~20% less CPU time than AVX2 per byte).
@@ -656,7 +657,7 @@ void gemv(const float* x, int64_t rows, const WeightView& w, float* y, bool para
 }
 
 // ---------------------------------------------------------------------------------------------------
-// int8 GEMM for q8 weights (prefill with AVX-512 VNNI): C[m, n] = s_w[n] · Σ_b d[m, b] · Σ_{k∈b} q_x[m, k]·q_w[n, k].
+// int8 GEMM for q8 weights (prefill with AVX-512 VNNI or AMX-INT8): C[m, n] = s_w[n] · Σ_b d[m, b] · Σ_{k∈b} q_x[m, k]·q_w[n, k].
 //
 // The activations are quantized per block of kQB along K (per row): d = max|x| / 127, q_x = round(x / d) (nearest
 // even) in [-127, 127]; the weights are q8's int8 values with their per-row scale s_w. VNNI's vpdpbusd multiplies
@@ -664,13 +665,16 @@ void gemv(const float* x, int64_t rows, const WeightView& w, float* y, bool para
 // −128 · Σ_{k∈b} q_w[n, k] (computed while packing the panel), which cancels the offset exactly. Per block the
 // int32 sum (|·| ≤ 32·255·127) is converted and accumulated in f32 with d; s_w is applied once at the end.
 // K is padded to a multiple of kQB with zeros on both sides (a zero weight adds nothing, whatever the offset).
+// On the amx path the same sums come from tile products (linear_amx.cpp): TDPBSSD multiplies signed by signed
+// bytes, so A is stored as q_x itself (no offset, comp unused), in tiles of kAmxMR rows.
 
 constexpr int64_t kQB = 32;           // activation block (and the unit of the packed panels)
 constexpr int64_t kQMR = 6, kQNR = 32;  // rows × columns of the int8 micro-kernel
 constexpr int64_t kQMinRows = kGemvMaxRows + 1;
 
-// Quantize rows [m0, m1) of A (f32, [M, K]) into the tile layout: tile t = m / kQMR, row r = m % kQMR; bytes at
-// ((t·nb + b)·kQMR + r)·kQB, scale at (t·nb + b)·kQMR + r.
+// Quantize rows [m0, m1) of A (f32, [M, K]) into the tile layout: tile t = m / mr, row r = m % mr; bytes at
+// ((t·nb + b)·mr + r)·kQB, scale at (t·nb + b)·mr + r. The scalar twin writes kQMR-row tiles with the offset
+// of 128 (the VNNI layout); the avx512 one takes the tile rows and the offset (128, or 0 for AMX).
 void quantize_rows_scalar(const float* A, int64_t K, int64_t nb, int64_t m0, int64_t m1, uint8_t* aq, float* ad) {
   for (int64_t m = m0; m < m1; ++m) {
     const int64_t t = m / kQMR, r = m % kQMR;
@@ -691,12 +695,12 @@ void quantize_rows_scalar(const float* A, int64_t K, int64_t nb, int64_t m0, int
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vl"))) void quantize_rows_avx512(const float* A, int64_t K, int64_t nb,
-                                                                              int64_t m0, int64_t m1, uint8_t* aq,
-                                                                              float* ad) {
+                                                                              int64_t mr, int32_t offset, int64_t m0,
+                                                                              int64_t m1, uint8_t* aq, float* ad) {
   const __m512 lim = _mm512_set1_ps(127.0f);
-  const __m512i off = _mm512_set1_epi32(128);
+  const __m512i off = _mm512_set1_epi32(offset);
   for (int64_t m = m0; m < m1; ++m) {
-    const int64_t t = m / kQMR, r = m % kQMR;
+    const int64_t t = m / mr, r = m % mr;
     for (int64_t b = 0; b < nb; ++b) {
       const int64_t k0 = b * kQB, n = std::min(kQB, K - k0);
       const float* x = A + m * K + k0;
@@ -711,10 +715,10 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void quantize_rows_avx512(c
       const __m512 q0 = _mm512_min_ps(lim, _mm512_max_ps(_mm512_sub_ps(_mm512_setzero_ps(), lim), _mm512_mul_ps(x0, vid)));
       const __m512 q1 = _mm512_min_ps(lim, _mm512_max_ps(_mm512_sub_ps(_mm512_setzero_ps(), lim), _mm512_mul_ps(x1, vid)));
       const __m512i i0 = _mm512_add_epi32(_mm512_cvtps_epi32(q0), off), i1 = _mm512_add_epi32(_mm512_cvtps_epi32(q1), off);
-      uint8_t* q = aq + ((t * nb + b) * kQMR + r) * kQB;
+      uint8_t* q = aq + ((t * nb + b) * mr + r) * kQB;
       _mm_storeu_si128(reinterpret_cast<__m128i*>(q), _mm512_cvtepi32_epi8(i0));
       _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 16), _mm512_cvtepi32_epi8(i1));
-      ad[(t * nb + b) * kQMR + r] = d;
+      ad[(t * nb + b) * mr + r] = d;
     }
   }
 }
@@ -863,13 +867,14 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void q8_tile_vnn
 }
 static_assert(kQB == 32 && kQNR == 32 && kQMR == 6, "q8_tile_vnni is written for 6×32 tiles over blocks of 32");
 
-// Which prefill path q8 weights take: the int8 kernel with VNNI on the avx512 path when the CPU has VNNI;
-// otherwise the f32 GEMM (weights converted while packing). SEED_Q8_INT8=scalar forces the int8 algorithm with
-// its scalar twin (for tests of the algorithm on any machine).
-enum class Q8Path { None, Scalar, Vnni };
+// Which prefill path q8 weights take: the int8 kernel on AMX tiles on the amx path; with VNNI on the avx512
+// path when the CPU has VNNI; otherwise the f32 GEMM (weights converted while packing). SEED_Q8_INT8=scalar
+// forces the int8 algorithm with its scalar twin (for tests of the algorithm on any machine).
+enum class Q8Path { None, Scalar, Vnni, Amx };
 Q8Path q8_int8_path() {
   const CpuFeatures& f = cpu_features();
-  if (cpu_path() == CpuPath::Avx512 && f.avx512vnni) return Q8Path::Vnni;
+  if (f.amx_int8) return Q8Path::Amx;
+  if (cpu_path() >= CpuPath::Avx512 && f.avx512vnni) return Q8Path::Vnni;
   static const bool force_scalar = [] {
     const char* e = std::getenv("SEED_Q8_INT8");
     return e && std::strcmp(e, "scalar") == 0;
@@ -878,24 +883,28 @@ Q8Path q8_int8_path() {
 }
 
 // C[M, N] = A[M, K] · wᵀ for q8 w (rows of int8 + per-row scales), through the int8 micro-kernel. C overwritten.
-void gemm_q8(const float* A, int64_t M, const WeightView& w, float* C, bool vnni) {
+void gemm_q8(const float* A, int64_t M, const WeightView& w, float* C, Q8Path path) {
+  const bool amx = path == Q8Path::Amx, simd = path != Q8Path::Scalar;
+  const int64_t mr = amx ? kAmxMR : kQMR;
+  const int32_t offset = amx ? 0 : 128;
   const int64_t N = w.N, K = w.K, nb = (K + kQB - 1) / kQB;
-  const int64_t mtiles = (M + kQMR - 1) / kQMR, panels = (N + kQNR - 1) / kQNR;
+  const int64_t mtiles = (M + mr - 1) / mr, panels = (N + kQNR - 1) / kQNR;
   // Stream-thread scratch (the pool's tasks below only read it): quantized A, then its scales.
-  const int64_t aq_bytes = mtiles * nb * kQMR * kQB;
-  float* const a_buf = scratch_floats<3>(aq_bytes / 4 + mtiles * nb * kQMR);
+  const int64_t aq_bytes = mtiles * nb * mr * kQB;
+  float* const a_buf = scratch_floats<3>(aq_bytes / 4 + mtiles * nb * mr);
   uint8_t* const aq = reinterpret_cast<uint8_t*>(a_buf);
   float* const ad = a_buf + aq_bytes / 4;
   parallel_for(M, std::max<int64_t>(1, 16384 / std::max<int64_t>(K, 1)), [&](int64_t m0, int64_t m1) {
-    if (vnni) quantize_rows_avx512(A, K, nb, m0, m1, aq, ad);
+    if (simd) quantize_rows_avx512(A, K, nb, mr, offset, m0, m1, aq, ad);
     else quantize_rows_scalar(A, K, nb, m0, m1, aq, ad);
   });
-  // Rows past M in the last tile: q = 0 (stored as 128) and scale 0, so they add nothing and are never stored.
-  for (int64_t m = M; m < mtiles * kQMR; ++m) {
-    const int64_t t = m / kQMR, r = m % kQMR;
+  // Rows past M in the last tile: q = 0 (stored as the offset) and scale 0, so they add nothing and are never
+  // stored.
+  for (int64_t m = M; m < mtiles * mr; ++m) {
+    const int64_t t = m / mr, r = m % mr;
     for (int64_t b = 0; b < nb; ++b) {
-      std::memset(aq + ((t * nb + b) * kQMR + r) * kQB, 128, kQB);
-      ad[(t * nb + b) * kQMR + r] = 0.0f;
+      std::memset(aq + ((t * nb + b) * mr + r) * kQB, offset, kQB);
+      ad[(t * nb + b) * mr + r] = 0.0f;
     }
   }
   const int8_t* wq = static_cast<const int8_t*>(w.data);
@@ -903,25 +912,28 @@ void gemm_q8(const float* A, int64_t M, const WeightView& w, float* C, bool vnni
     float* const bbuf = scratch_floats<4>((nb * kQB * kQNR) / 4 + nb * kQNR);  // the panel's bytes, then comp
     int8_t* bp = reinterpret_cast<int8_t*>(bbuf);
     int32_t* comp = reinterpret_cast<int32_t*>(bbuf + nb * kQB * kQNR / 4);
-    alignas(64) float edge[kQMR * kQNR];
+    alignas(64) float edge[kAmxMR * kQNR];
     alignas(64) float ws[kQNR];
+    if (amx) q8_amx_begin();  // this thread's tile configuration (the pool's threads each run tasks)
     for (int64_t p = p0; p < p1; ++p) {
       const int64_t n0 = p * kQNR, cols = std::min(kQNR, N - n0);
-      pack_q8_panel(wq, K, nb, n0, cols, bp, comp, vnni);
+      pack_q8_panel(wq, K, nb, n0, cols, bp, comp, simd);
       for (int64_t j = 0; j < kQNR; ++j) ws[j] = j < cols ? w.q8_scales[n0 + j] : 0.0f;
       for (int64_t t = 0; t < mtiles; ++t) {
-        const int64_t m0 = t * kQMR, rows = std::min(kQMR, M - m0);
-        const uint8_t* a = aq + t * nb * kQMR * kQB;
-        const float* d = ad + t * nb * kQMR;
-        const bool full = rows == kQMR && cols == kQNR;
+        const int64_t m0 = t * mr, rows = std::min(mr, M - m0);
+        const uint8_t* a = aq + t * nb * mr * kQB;
+        const float* d = ad + t * nb * mr;
+        const bool full = rows == mr && cols == kQNR;
         float* out = full ? C + m0 * N + n0 : edge;
         const int64_t ldo = full ? N : kQNR;
-        if (vnni) q8_tile_vnni(a, d, bp, comp, nb, ws, out, ldo);
+        if (amx) q8_tile_amx(reinterpret_cast<const int8_t*>(a), d, bp, nb, ws, out, ldo);
+        else if (simd) q8_tile_vnni(a, d, bp, comp, nb, ws, out, ldo);
         else q8_tile_scalar(a, d, bp, comp, nb, ws, out, ldo);
         if (!full)
           for (int64_t r = 0; r < rows; ++r) std::memcpy(C + (m0 + r) * N + n0, edge + r * kQNR, cols * sizeof(float));
       }
     }
+    if (amx) q8_amx_end();
   });
 }
 
@@ -979,7 +991,7 @@ void seed_cpu_linear(OpCall& call, const NoArgs&) {
   if (K == 0) std::fill(c, c + M * N, 0.0f);
   else if (M <= kGemvMaxRows) gemv(xf, M, wv, c, true);
   else if (w.dtype == DType::Q8 && M >= kQMinRows && q8_int8_path() != Q8Path::None)
-    gemm_q8(xf, M, wv, c, q8_int8_path() == Q8Path::Vnni);
+    gemm_q8(xf, M, wv, c, q8_int8_path());
   else gemm(xf, M, wv, c, true);
   if (bias || c != y.data) finish(c, M, N, bias, y);
 }

@@ -12,6 +12,14 @@
 #include <thread>
 #include <vector>
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 namespace seed {
 namespace {
 
@@ -146,6 +154,21 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
 
 namespace {
 
+// AMX-TILE and AMX-INT8 (CPUID leaf 7: EDX bits 24 and 25), and Linux's per-process permission for the tile
+// data state (arch_prctl ARCH_REQ_XCOMP_PERM for XFEATURE_XTILEDATA; kernels before 5.16 refuse it). The
+// permission covers every thread of the process, including pool threads started earlier.
+bool detect_amx_int8() {
+#if defined(__x86_64__) && defined(__linux__)
+  unsigned a, b, c, d;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  if (!((d >> 24) & 1) || !((d >> 25) & 1)) return false;
+  constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+#else
+  return false;
+#endif
+}
+
 CpuFeatures detect() {
   CpuFeatures r;
 #if defined(__x86_64__) || defined(__i386__)
@@ -159,12 +182,13 @@ CpuFeatures detect() {
   r.avx512bf16 = __builtin_cpu_supports("avx512bf16");
   r.avx512vnni = __builtin_cpu_supports("avx512vnni");
 #endif
+  r.amx_int8 = detect_amx_int8();
   return r;
 }
 
 // The hardware's features masked to each path (index = CpuPath), and the best path the hardware has.
 struct PathTable {
-  CpuFeatures hw, masked[3];
+  CpuFeatures hw, masked[4];
   CpuPath best = CpuPath::Scalar;
   const char* env = "";
   bool env_valid = true;
@@ -177,14 +201,17 @@ const PathTable& table() {
     r.hw = detect();
     const bool avx2 = r.hw.avx2 && r.hw.fma && r.hw.f16c;
     const bool avx512 = avx2 && r.hw.avx512f && r.hw.avx512bw && r.hw.avx512vl;
-    r.best = avx512 ? CpuPath::Avx512 : (avx2 ? CpuPath::Avx2 : CpuPath::Scalar);
+    const bool amx = avx512 && r.hw.avx512vnni && r.hw.amx_int8;  // every AMX-INT8 CPU has VNNI; the kernel uses it
+    r.best = amx ? CpuPath::Amx : avx512 ? CpuPath::Avx512 : (avx2 ? CpuPath::Avx2 : CpuPath::Scalar);
     CpuFeatures a2 = r.hw;
-    a2.avx512f = a2.avx512bw = a2.avx512vl = a2.avx512bf16 = a2.avx512vnni = false;
+    a2.avx512f = a2.avx512bw = a2.avx512vl = a2.avx512bf16 = a2.avx512vnni = a2.amx_int8 = false;
     if (!avx2) a2.avx2 = a2.fma = a2.f16c = false;  // a partial set is not a path: use none of it
     CpuFeatures a512 = avx512 ? r.hw : a2;
+    a512.amx_int8 = false;
     r.masked[0] = CpuFeatures{};
     r.masked[1] = a2;
     r.masked[2] = a512;
+    r.masked[3] = amx ? r.hw : a512;
     r.initial = r.best;
     if (const char* e = std::getenv("SEED_CPU_PATH"); e && *e) {
       r.env = e;
@@ -205,13 +232,19 @@ std::atomic<int>& current_path() {
 }  // namespace
 
 const char* cpu_path_name(CpuPath p) {
-  return p == CpuPath::Avx512 ? "avx512" : (p == CpuPath::Avx2 ? "avx2" : "scalar");
+  switch (p) {
+    case CpuPath::Amx: return "amx";
+    case CpuPath::Avx512: return "avx512";
+    case CpuPath::Avx2: return "avx2";
+    default: return "scalar";
+  }
 }
 
 bool parse_cpu_path(const char* s, CpuPath* out) {
   if (std::strcmp(s, "scalar") == 0) *out = CpuPath::Scalar;
   else if (std::strcmp(s, "avx2") == 0) *out = CpuPath::Avx2;
   else if (std::strcmp(s, "avx512") == 0) *out = CpuPath::Avx512;
+  else if (std::strcmp(s, "amx") == 0) *out = CpuPath::Amx;
   else return false;
   return true;
 }

@@ -16,17 +16,22 @@ void set_cpu_threads(int n);
 struct CpuFeatures {
   bool avx2 = false, fma = false, f16c = false, avx512f = false, avx512bw = false, avx512vl = false,
        avx512bf16 = false, avx512vnni = false;
+  // AMX tiles with int8 products, and the kernel's permission for this process to use them (Linux grants
+  // the tile data state only on request; without it the first tile instruction faults).
+  bool amx_int8 = false;
 };
 
 // The SIMD paths of the CPU kernels, in order. A path needs: avx2 = AVX2 + FMA + F16C; avx512 = that plus
-// AVX-512 F/BW/VL (VNNI and BF16 are used inside it when present).
-enum class CpuPath : int { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+// AVX-512 F/BW/VL (VNNI and BF16 are used inside it when present); amx = avx512 plus VNNI, AMX-TILE, AMX-INT8
+// with the OS's permission (it runs everything as avx512 does, except the kernels that have a tile version).
+// Kernels test `cpu_path() >= CpuPath::Avx512` for AVX-512 code, so a higher path keeps it.
+enum class CpuPath : int { Scalar = 0, Avx2 = 1, Avx512 = 2, Amx = 3 };
 const char* cpu_path_name(CpuPath p);
-// Parses "scalar" | "avx2" | "avx512"; false for anything else.
+// Parses "scalar" | "avx2" | "avx512" | "amx"; false for anything else.
 bool parse_cpu_path(const char* s, CpuPath* out);
 
 // The features the kernels may use: the hardware's, less everything above the path cap. The cap starts as
-// SEED_CPU_PATH (scalar|avx2|avx512; unset or unknown: no cap) and can be changed by set_cpu_path_cap, which
+// SEED_CPU_PATH (scalar|avx2|avx512|amx; unset or unknown: no cap) and can be changed by set_cpu_path_cap, which
 // must run on the CPU stream thread (between kernels) so no kernel sees the path change under it.
 const CpuFeatures& cpu_features();
 // What the hardware has, whatever the cap.

@@ -16,11 +16,13 @@ export interface AddonInfo {
     avx512bw: boolean;
     avx512bf16: boolean;
     avx512vnni: boolean;
+    /** AMX-TILE + AMX-INT8, with the OS's permission to use the tiles (older addons: absent). */
+    amxInt8?: boolean;
   };
   /** The SIMD path the CPU kernels use now: the best this CPU has, capped by SEED_CPU_PATH or setCpuPath. */
-  simd: 'avx512' | 'avx2' | 'scalar';
+  simd: 'amx' | 'avx512' | 'avx2' | 'scalar';
   /** Every path this CPU can run, slowest first (older addons: absent). */
-  simdPaths?: ('avx512' | 'avx2' | 'scalar')[];
+  simdPaths?: ('amx' | 'avx512' | 'avx2' | 'scalar')[];
   /** SEED_CPU_PATH as the addon read it at start-up, or null when unset. */
   cpuPathEnv?: string | null;
   cpuPathEnvValid?: boolean;
@@ -62,7 +64,7 @@ export interface Addon {
   memory(): AddonMemory;
   setThreads(n: number): void;
   /** Caps the CPU kernels' SIMD path in stream order; returns the path ops enqueued from now on run. */
-  setCpuPath(path: 'scalar' | 'avx2' | 'avx512'): 'scalar' | 'avx2' | 'avx512';
+  setCpuPath(path: 'scalar' | 'avx2' | 'avx512' | 'amx'): 'scalar' | 'avx2' | 'avx512' | 'amx';
   /** The op table's names (native/ops.def order); src/ops.ts OP_NAMES lists the same set. */
   opNames(): string[];
   /** CPU kernel timing: 0 off, 1 per op, 2 per op and input shapes (runtime.ts, profileKernels). */

@@ -61,7 +61,7 @@ let selection: AddonSelection | undefined;
 
 /** Loads the addon (first call) and returns it; throws an Error listing every candidate and what to run. */
 /** The SIMD paths of the CPU kernels, slowest first (SEED_CPU_PATH caps the one used). */
-export const CPU_PATHS = ['scalar', 'avx2', 'avx512'] as const;
+export const CPU_PATHS = ['scalar', 'avx2', 'avx512', 'amx'] as const;
 export type CpuPath = (typeof CPU_PATHS)[number];
 
 export function loadAddon(): Addon {

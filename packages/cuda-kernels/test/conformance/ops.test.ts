@@ -58,10 +58,10 @@ async function check(t: Tensor, expected: RefTensor, tolScale = 1, what = '') {
 }
 
 /**
- * q8 weights at 5 or more rows take the int8 prefill path where the CPU has it (AVX-512 VNNI): x is quantized per
- * block of 32 along K, so each x moves by at most half a step, max|x over its block| / 254, and therefore
- * |y − y_ref|[m, n] ≤ Σ_k |w[n, k]| · max|x[m, block(k)]| / 254. Checked per element, on top of the output
- * dtype's tolerance (paths without the int8 kernel are simply closer).
+ * q8 weights at 5 or more rows take the int8 prefill path where the CPU has it (AVX-512 VNNI, or AMX-INT8 tiles on
+ * the amx path): x is quantized per block of 32 along K, so each x moves by at most half a step, max|x over its
+ * block| / 254, and therefore |y − y_ref|[m, n] ≤ Σ_k |w[n, k]| · max|x[m, block(k)]| / 254. Checked per element,
+ * on top of the output dtype's tolerance (paths without the int8 kernel are simply closer).
  */
 async function checkQ8(t: Tensor, x: RefTensor, w: RefTensor, expected: RefTensor, what: string) {
   const actual = await toRef(t);
@@ -114,6 +114,8 @@ for (const { device, path, label } of backends) {
             [1, 19, 1],
             [13, 70, 100], // int8 prefill: partial row tile, partial panel, K not a multiple of 32
             [6, 64, 4096],
+            [37, 97, 161], // amx: 2 full 16-row tiles + 5 rows, 3 full panels + 1 column, 6 blocks (last ragged)
+            [16, 32, 31], // amx: exactly one tile over a single partial block
           ]) {
             const r = rng();
             const x = rnd([M, K], xd, r);
