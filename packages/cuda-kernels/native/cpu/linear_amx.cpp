@@ -62,6 +62,9 @@ __attribute__((target("amx-tile,amx-int8,avx512f,avx512bw,avx512vl,avx512vnni"))
     SEED_AMX_PRODUCT(3, 1, 7, 1)
   }
   for (; b < piped; b += 4) {
+    // A streams from L2 (each row tile once per panel); tile loads wait for it, so fetch the next 4 blocks now.
+    for (int64_t i = 0; i < 4 * kABlockBytes; i += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(aq + (b + 4) * kABlockBytes + i), _MM_HINT_T0);
     _tile_stored(2, cbuf[0][0], 64);
     _tile_stored(3, cbuf[0][1], 64);
     SEED_AMX_PRODUCT(4, 0, 6, b + 2)
