@@ -447,7 +447,14 @@ Napi::Value Memory(const Napi::CallbackInfo& info) {
   o.Set("cpuTensors", static_cast<double>(m.cpu_count.load()));
   o.Set("cudaBytes", static_cast<double>(m.cuda_bytes.load()));
   o.Set("cudaTensors", static_cast<double>(m.cuda_count.load()));
+  o.Set("cpuCachedBytes", static_cast<double>(cpu_cached_bytes()));
   return o;
+}
+
+// ---- releaseCachedMemory(): frees the CPU buffers kept for reuse (runtime.h, CpuBufferCache) ----
+Napi::Value ReleaseCachedMemory(const Napi::CallbackInfo& info) {
+  release_cpu_cache();
+  return info.Env().Undefined();
 }
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
@@ -520,6 +527,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("view", Napi::Function::New(env, View));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("memory", Napi::Function::New(env, Memory));
+  exports.Set("releaseCachedMemory", Napi::Function::New(env, ReleaseCachedMemory));
   exports.Set("measureCeilings", Napi::Function::New(env, MeasureCeilings));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("setCpuPath", Napi::Function::New(env, SetCpuPath));

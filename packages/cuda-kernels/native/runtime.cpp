@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -18,10 +19,78 @@ MemoryStats& memory_stats() {
   return s;
 }
 
+// ---- the CPU buffer cache ----
+namespace {
+// 64-byte aligned, at least 64 bytes: the size a CPU storage of nbytes really has.
+size_t cpu_padded(size_t nbytes) { return nbytes == 0 ? 64 : (nbytes + 63) / 64 * 64; }
+
+class CpuBufferCache {
+ public:
+  CpuBufferCache() {
+    const char* e = std::getenv("SEED_CPU_CACHE_MB");
+    if (e && *e) {
+      char* end = nullptr;
+      const double mb = std::strtod(e, &end);
+      if (end != e && mb >= 0) cap_ = static_cast<size_t>(mb * 1048576.0);
+    }
+  }
+  // A cached buffer of exactly `padded` bytes (contents undefined), or null.
+  void* take(size_t padded) {
+    if (padded < kMinBytes) return nullptr;
+    std::lock_guard<std::mutex> lk(mu_);
+    auto it = free_.find(padded);
+    if (it == free_.end()) return nullptr;
+    void* p = it->second;
+    free_.erase(it);
+    bytes_ -= padded;
+    return p;
+  }
+  // Keeps p for reuse, making room by freeing other cached buffers; false when it is not kept (free it).
+  bool give(void* p, size_t padded) {
+    if (padded < kMinBytes || padded > cap_) return false;
+    std::lock_guard<std::mutex> lk(mu_);
+    while (bytes_ + padded > cap_ && !free_.empty()) {
+      auto largest = std::prev(free_.end());
+      bytes_ -= largest->first;
+      std::free(largest->second);
+      free_.erase(largest);
+    }
+    free_.emplace(padded, p);
+    bytes_ += padded;
+    return true;
+  }
+  size_t bytes() {
+    std::lock_guard<std::mutex> lk(mu_);
+    return bytes_;
+  }
+  void release() {
+    std::lock_guard<std::mutex> lk(mu_);
+    for (auto& [n, p] : free_) std::free(p);
+    free_.clear();
+    bytes_ = 0;
+  }
+
+ private:
+  static constexpr size_t kMinBytes = size_t(256) << 10;
+  size_t cap_ = size_t(1024) << 20;
+  std::mutex mu_;
+  std::multimap<size_t, void*> free_;
+  size_t bytes_ = 0;
+};
+
+CpuBufferCache& cpu_cache() {
+  static auto* c = new CpuBufferCache();  // leaked: storages may be freed on the stream thread at exit
+  return *c;
+}
+}  // namespace
+
+size_t cpu_cached_bytes() { return cpu_cache().bytes(); }
+void release_cpu_cache() { cpu_cache().release(); }
+
 Storage::~Storage() {
   if (owner) return;  // a view of memory someone else owns (a file mapping), or an allocation that failed
   if (device == kCpu) {
-    std::free(data);
+    if (!cpu_cache().give(data, cpu_padded(nbytes))) std::free(data);
     memory_stats().cpu_bytes -= static_cast<int64_t>(nbytes);
     memory_stats().cpu_count -= 1;
   } else {
@@ -159,9 +228,14 @@ class CpuBackend final : public Backend {
     auto st = std::make_shared<Storage>();
     st->device = kCpu;
     st->nbytes = nbytes;
-    // 64-byte aligned for AVX-512 loads; calloc-like zero fill.
-    const size_t padded = nbytes == 0 ? 64 : (nbytes + 63) / 64 * 64;
-    void* p = std::aligned_alloc(64, padded);
+    // 64-byte aligned for AVX-512 loads; calloc-like zero fill (of a reused buffer too: its pages are warm).
+    const size_t padded = cpu_padded(nbytes);
+    void* p = cpu_cache().take(padded);
+    if (!p) p = std::aligned_alloc(64, padded);
+    if (!p) {
+      release_cpu_cache();  // the cache may hold what this allocation needs
+      p = std::aligned_alloc(64, padded);
+    }
     if (!p) {
       st->owner = std::make_shared<int>(0);  // nothing to free
       throw std::runtime_error("out of memory: could not allocate " + std::to_string(nbytes) + " bytes on cpu");

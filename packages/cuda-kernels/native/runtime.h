@@ -50,6 +50,13 @@ struct MemoryStats {
 };
 MemoryStats& memory_stats();
 
+// Freed CPU storages from 256 KiB up are kept for reuse by an allocation of the same size, up to a cap
+// (SEED_CPU_CACHE_MB, default 1024; 0 turns it off). A model runs the same shapes again and again, and a fresh
+// large allocation is fresh pages: one page fault and one kernel zero-fill per 4 KiB on first touch, which cost
+// a memory-bound op on a 134 MB tensor more than its own work. Not counted in MemoryStats (not live).
+size_t cpu_cached_bytes();
+void release_cpu_cache();
+
 // Time spent in each CPU kernel, for finding where a model's time goes (off by default: no cost). Mode 1
 // keys by op name, mode 2 by op name and input shapes/dtypes. Kernels run on the CPU stream thread; the
 // profile is read and reset from the JS thread, under a lock. The time is the kernel's own, on the stream

@@ -44,9 +44,18 @@ export function synchronize(device: Device = 'cpu'): Promise<void> {
   return loadAddon().synchronize(device);
 }
 
-/** Live native tensors and bytes per device kind. */
+/** Live native tensors and bytes per device kind, and the freed CPU buffers kept for reuse. */
 export function memoryInfo(): AddonMemory {
   return loadAddon().memory();
+}
+
+/**
+ * Frees the CPU buffers the runtime keeps for reuse. Freed storages from 256 KiB up are kept (up to
+ * SEED_CPU_CACHE_MB, default 1024; 0 turns it off) for the next allocation of the same size, which then
+ * skips a page fault and a kernel zero-fill per 4 KiB; call this to give that memory back to the system.
+ */
+export function releaseCachedMemory(): void {
+  loadAddon().releaseCachedMemory();
 }
 
 /** One row of the CPU kernel profile: an op (with its input dtypes and shapes in 'shapes' mode). */

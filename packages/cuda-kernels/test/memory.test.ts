@@ -1,6 +1,10 @@
-/** Memory stays flat over 10,000 op calls when results are disposed (native counters and process RSS). */
+/**
+ * Memory stays flat over 10,000 op calls when results are disposed (native counters and process RSS); the CPU
+ * buffer cache reuses freed large buffers.
+ */
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { memoryInfo, ops, scope, synchronize, tensor } from '../src/index.js';
+import { memoryInfo, ops, releaseCachedMemory, scope, synchronize, tensor, zeros } from '../src/index.js';
 
 describe('memory', () => {
   it('is flat over 10,000 op calls with dispose and scopes', async () => {
@@ -36,5 +40,43 @@ describe('memory', () => {
     expect(after.cpuTensors).toBe(before.cpuTensors);
     expect(after.cpuBytes).toBe(before.cpuBytes);
     expect(process.memoryUsage().rss - rssBefore).toBeLessThan(64 * 1024 * 1024);
+  });
+});
+
+describe('the CPU buffer cache', () => {
+  it('reuses a freed large buffer for the next of its size, zero-filled, and gives it back on request', async () => {
+    const n = 300_000; // 1.2 MB: above the 256 KiB threshold
+    releaseCachedMemory();
+    const a = tensor(new Float32Array(n).fill(7), [n]);
+    await synchronize();
+    const live = memoryInfo().cpuBytes;
+    a.dispose();
+    await synchronize();
+    const cached = memoryInfo();
+    expect(cached.cpuCachedBytes).toBe(n * 4);
+    expect(cached.cpuBytes).toBe(live - n * 4); // not live any more
+    const b = zeros([n]);
+    expect(memoryInfo().cpuCachedBytes).toBe(0); // taken again
+    expect(((await b.data()) as Float32Array).every((v) => v === 0)).toBe(true); // not the 7s it held
+    b.dispose();
+    await synchronize();
+    expect(memoryInfo().cpuCachedBytes).toBe(n * 4);
+    releaseCachedMemory();
+    expect(memoryInfo().cpuCachedBytes).toBe(0);
+    const small = tensor(new Float32Array(1000), [1000]); // small buffers are malloc's business
+    small.dispose();
+    await synchronize();
+    expect(memoryInfo().cpuCachedBytes).toBe(0);
+  });
+
+  it('SEED_CPU_CACHE_MB=0 turns it off', () => {
+    const script = `import('@seed/cuda-kernels').then(async (m) => {
+      const t = m.tensor(new Float32Array(300000), [300000]); await m.synchronize(); t.dispose(); await m.synchronize();
+      process.stdout.write(String(m.memoryInfo().cpuCachedBytes)); })`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, SEED_CPU_CACHE_MB: '0' },
+      encoding: 'utf8',
+    });
+    expect(out).toBe('0');
   });
 });

@@ -38,6 +38,8 @@ export interface AddonMemory {
   cpuTensors: number;
   cudaBytes: number;
   cudaTensors: number;
+  /** Freed CPU buffers kept for reuse by allocations of the same size (not live tensors; SEED_CPU_CACHE_MB caps it). */
+  cpuCachedBytes: number;
 }
 
 export interface Addon {
@@ -62,6 +64,7 @@ export interface Addon {
   view(t: NativeTensor, shape: readonly number[]): NativeTensor;
   info(): AddonInfo;
   memory(): AddonMemory;
+  releaseCachedMemory(): void;
   setThreads(n: number): void;
   /** Caps the CPU kernels' SIMD path in stream order; returns the path ops enqueued from now on run. */
   setCpuPath(path: 'scalar' | 'avx2' | 'avx512' | 'amx'): 'scalar' | 'avx2' | 'avx512' | 'amx';
