@@ -75,21 +75,21 @@ bool pack_full_runs(const ConvGeom& g, int64_t k0, int64_t kc, int64_t n0, int64
   for (int64_t k1 = 0; k1 < kc; k1 += kRowGroup)
     for (int64_t p = 0; p < panels; ++p)
       for (int64_t kk = k1; kk < std::min(kc, k1 + kRowGroup); ++kk) {
-      const Tap& t = taps[kk];
-      float* d = bp + (p * kc + kk) * nr;
-      const int64_t iy = iy0[p] + t.ky, ix = ix0[p] + t.kx;
-      if (iy < 0 || iy >= g.H) {
-        std::fill(d, d + nr, 0.0f);
-        continue;
+        const Tap& t = taps[kk];
+        float* d = bp + (p * kc + kk) * nr;
+        const int64_t iy = iy0[p] + t.ky, ix = ix0[p] + t.kx;
+        if (iy < 0 || iy >= g.H) {
+          std::fill(d, d + nr, 0.0f);
+          continue;
+        }
+        const float* row = g.x + plane[p] + t.offset + iy * g.W;
+        if (ix >= 0 && ix + nr <= g.W) {
+          if (nr == 32) std::memcpy(d, row + ix, 32 * sizeof(float));  // fixed sizes: vector moves
+          else std::memcpy(d, row + ix, 16 * sizeof(float));
+        } else {
+          for (int64_t u = 0; u < nr; ++u) d[u] = ix + u >= 0 && ix + u < g.W ? row[ix + u] : 0.0f;
+        }
       }
-      const float* row = g.x + plane[p] + t.offset + iy * g.W;
-      if (ix >= 0 && ix + nr <= g.W) {
-        if (nr == 32) std::memcpy(d, row + ix, 32 * sizeof(float));  // fixed sizes: vector moves
-        else std::memcpy(d, row + ix, 16 * sizeof(float));
-      } else {
-        for (int64_t u = 0; u < nr; ++u) d[u] = ix + u >= 0 && ix + u < g.W ? row[ix + u] : 0.0f;
-      }
-    }
   return true;
 }
 
