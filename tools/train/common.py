@@ -48,7 +48,7 @@ TOKENIZER_CONFIG = {
     'image_size': world.SIZE, 'patch_size': 4,
     'vit_width': 64, 'vit_depth': 2, 'vit_heads': 4, 'vit_mlp_dim': 128,
     'qformer_width': 64, 'qformer_layers': 2, 'qformer_heads': 4, 'qformer_ffn_dim': 128,
-    'cross_attention_freq': 1, 'num_query_tokens': 8,
+    'cross_attention_freq': 1, 'num_query_tokens': 16,
     'codebook_size': 256, 'code_dim': 8,
     'decoder_depth': 2, 'decoder_heads': 4, 'decoder_mlp_dim': 128,
     'image_down_dims': [32, 16, 8], 'embed_dim': EMBED_DIM,

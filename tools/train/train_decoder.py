@@ -21,11 +21,11 @@ import train_vae
 from common import BUILD, EMBED_DIM, TEXT_DIM, TEXT_TOKENS, U, UNET_OVERRIDES, log, n_params, pool, seeded, \
     set_lr, setup, to_unit
 
-STEPS = 2500
+STEPS = 4000
 BATCH = 64
 LR = 1e-3
 CFG_DROP = 0.1
-EMBED_JITTER = 0.05  # noise on the embedding in training: the tokenizer's regression will not be exact
+EMBED_JITTER = 0.1  # noise on the embedding in training: the tokenizer's regression will not be exact
 
 
 class SemanticEncoder(nn.Module):
@@ -120,10 +120,10 @@ def train(steps=STEPS):
 
 
 GUIDANCE = 10.0  # @seed/diffusion-decoder's default, SEED's
-TUNE_STEPS = {'mix': 1500, 'scaled': 1000, 'scaled-balanced': 1500}
-TUNE_LR = {'mix': 5e-4, 'scaled': 5e-4, 'scaled-balanced': 1e-3}
+TUNE_STEPS = {'mix': 1500, 'scaled': 1000, 'scaled-balanced': 2000, 'scaled-balanced-2': 2000}
+TUNE_LR = {'mix': 5e-4, 'scaled': 5e-4, 'scaled-balanced': 1e-3, 'scaled-balanced-2': 5e-4}
 # share of rows with the class row zeroed: 'scaled-balanced' gives u as many rows as c, its errors weigh 9x
-TUNE_DROP = {'mix': CFG_DROP, 'scaled': CFG_DROP, 'scaled-balanced': 0.5}
+TUNE_DROP = {'mix': CFG_DROP, 'scaled': CFG_DROP, 'scaled-balanced': 0.5, 'scaled-balanced-2': 0.5}
 
 
 def finetune(target, steps=None):
@@ -140,11 +140,15 @@ def finetune(target, steps=None):
       This decoder then draws right only near guidance 10, the default of SEED and @seed/diffusion-decoder.
       Measured after 1,000 steps: 10.5 % — u, on only 10 % of the rows, stays off 0 and its error counts 9x.
     target 'scaled-balanced': the same targets, half the rows unconditional and u's error weighed ×9.
-    build_micro runs the three in the order they were tried in, so the shipped weights rebuild."""
+    target 'scaled-balanced-2': a second pass of the same at half the learning rate (its loss was still
+    falling after the first: 0.028 → 0.007; from the encoder's own embedding 80 % → 89.5 % of scenes right).
+    build_micro runs 'scaled-balanced' then 'scaled-balanced-2' straight after train() (the two earlier
+    targets are kept for the record: their steps now go to train(), whose plain CFG stage bounds how well the
+    decoder draws)."""
     steps = steps or TUNE_STEPS[target]
-    phase = {'mix': 'b', 'scaled': 'c', 'scaled-balanced': 'd'}[target]
+    phase = {'mix': 'b', 'scaled': 'c', 'scaled-balanced': 'd', 'scaled-balanced-2': 'e'}[target]
     setup(f'2{phase}-decoder-guidance-{target}')
-    gen = seeded({'mix': 22, 'scaled': 23, 'scaled-balanced': 24}[target])
+    gen = seeded({'mix': 22, 'scaled': 23, 'scaled-balanced': 24, 'scaled-balanced-2': 25}[target])
     lr, drop = TUNE_LR[target], TUNE_DROP[target]
     images, _ = pool('train')
     vae, vck = train_vae.load()
@@ -212,6 +216,5 @@ if __name__ == '__main__':
         finetune(sys.argv[2])
     else:
         train(int(sys.argv[1]) if len(sys.argv) > 1 else STEPS)
-        finetune('mix')
-        finetune('scaled')
         finetune('scaled-balanced')
+        finetune('scaled-balanced-2')

@@ -20,7 +20,7 @@ from torch import nn
 
 from common import BUILD, MODEL, ROOT, TOKENIZER_CONFIG, label_names, log, n_params, seeded, set_lr, setup, world
 
-STEPS = 1500
+STEPS = 1800
 BATCH = 96
 LR = 3e-3
 ARCH = {'hidden_size': 128, 'intermediate_size': 344, 'num_hidden_layers': 4, 'num_attention_heads': 4,

@@ -21,7 +21,7 @@ from torch import nn
 import train_decoder
 from common import BUILD, S, TOKENIZER_CONFIG, clip_pixels, log, n_params, pool, seeded, set_lr, setup, to_unit
 
-STEPS = 4000
+STEPS = 5000
 BATCH = 64
 LR = 2e-3
 QUERY_LR = 5e-3

@@ -4,7 +4,7 @@
  * saves a screenshot to test-results/ when it fails. Skipped, saying why, without chromium or a build.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSeedServer, SeedLlama, type SeedServer, world } from '@seed/seed-llama';
@@ -310,7 +310,7 @@ describe.skipIf(why !== undefined || !existsSync(join(MICRO, 'decoder')))(
       await server?.stop();
     });
 
-    it('describes a rendered scene, then draws a picture (8 codes, a 32×32 PNG)', async () => {
+    it('describes a rendered scene, then draws a picture (one image span of the tokenizer’s codes, a 32×32 PNG)', async () => {
       const page = await browser.newPage();
       try {
         await page.goto(server.url);
@@ -349,7 +349,8 @@ describe.skipIf(why !== undefined || !existsSync(join(MICRO, 'decoder')))(
         ]);
         expect(shown).toEqual([224, 'pixelated']);
         await answer.getByRole('button', { name: 'Show codes' }).click();
-        expect(await answer.locator('.codes-grid li').count()).toBe(8);
+        const { num_query_tokens } = JSON.parse(readFileSync(join(MICRO, 'tokenizer', 'config.json'), 'utf8'));
+        expect(await answer.locator('.codes-grid li').count()).toBe(num_query_tokens);
       } catch (e) {
         (e as Error).message +=
           `\nscreenshot: ${await screenshot(page, 'seed-micro')}\nserver log:\n${server.log().slice(-2000)}`;
