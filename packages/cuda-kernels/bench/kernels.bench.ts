@@ -15,6 +15,7 @@
 import { cpus } from 'node:os';
 import {
   byteLength,
+  cpuPathSummary,
   type Device,
   type DType,
   devices,
@@ -550,15 +551,8 @@ function fmtMs(ms: number | null, error?: string): string {
 
 const deviceLabel = (r: Row) => (r.path ? `${r.device} ${r.path}` : r.device);
 
-/** The CPU line of the headers: the path the kernels run, every path this CPU has, and its features. */
-function cpuHeader(): string {
-  const info = runtimeInfo();
-  const feats = Object.entries(info.cpuFeatures)
-    .filter(([, on]) => on)
-    .map(([k]) => k);
-  const cap = info.cpuPathEnv ? ` (SEED_CPU_PATH=${info.cpuPathEnv})` : '';
-  return `CPU path ${info.simd}${cap}; paths here: ${(info.simdPaths ?? [info.simd]).join(' ')}; features: ${feats.join(' ') || 'none'}; ${info.threads} threads`;
-}
+/** The CPU line of the headers: the path the kernels run, every path this CPU has, its features, threads. */
+const cpuHeader = () => `${cpuPathSummary()}; ${runtimeInfo().threads} threads`;
 
 function printTable(): void {
   const info = runtimeInfo();

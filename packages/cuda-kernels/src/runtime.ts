@@ -85,6 +85,19 @@ export function kernelProfile(): KernelProfileRow[] {
     .sort((a, b) => b.ms - a.ms);
 }
 
+/**
+ * One line for bench headers and logs: the CPU path the kernels run (with the SEED_CPU_PATH cap, if any), every
+ * path this CPU has, and its features, e.g. `CPU path amx; paths here: scalar avx2 avx512 amx; features: …`.
+ */
+export function cpuPathSummary(): string {
+  const info = runtimeInfo();
+  const feats = Object.entries(info.cpuFeatures)
+    .filter(([, on]) => on)
+    .map(([k]) => k);
+  const cap = info.cpuPathEnv ? ` (SEED_CPU_PATH=${info.cpuPathEnv})` : '';
+  return `CPU path ${info.simd}${cap}; paths here: ${(info.simdPaths ?? [info.simd]).join(' ')}; features: ${feats.join(' ') || 'none'}`;
+}
+
 /** The SIMD paths this CPU can run, slowest first ('scalar' always; 'avx2', 'avx512', 'amx' when present). */
 export function cpuPaths(): CpuPath[] {
   const info = loadAddon().info();

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  cpuPathSummary,
   InMemoryWeights,
   listSpecs,
   loadWeights,
@@ -228,14 +229,7 @@ async function benchSize(label: string, c: TinyConfig, bandwidthGBs: number): Pr
 }
 
 /** seed's CPU path, every path this CPU has, and its features. */
-function cpuHeader(): string {
-  const info = runtimeInfo();
-  const feats = Object.entries(info.cpuFeatures)
-    .filter(([, on]) => on)
-    .map(([k]) => k);
-  const cap = info.cpuPathEnv ? ` (SEED_CPU_PATH=${info.cpuPathEnv})` : '';
-  return `seed CPU path ${info.simd}${cap}; paths here: ${(info.simdPaths ?? [info.simd]).join(' ')}; features: ${feats.join(' ') || 'none'}`;
-}
+const cpuHeader = () => `seed ${cpuPathSummary()}`;
 
 async function main(): Promise<void> {
   setCpuThreads(THREADS);
