@@ -15,6 +15,8 @@
 import { cpus } from 'node:os';
 import {
   byteLength,
+  type ConvAlgorithm,
+  convAlgorithmFor,
   cpuPathSummary,
   type Device,
   type DType,
@@ -25,6 +27,7 @@ import {
   ops,
   q8ScalesOffset,
   runtimeInfo,
+  setConvAlgorithm,
   synchronize,
   type Tensor,
   tensor,
@@ -474,31 +477,48 @@ async function benchDevice(device: Device): Promise<void> {
     });
   }
 
-  // The diffusion decoder's UNet convolutions (SD 2.1 at 512 and 768 pixels, CFG batch 2): compute-bound.
-  const convs: [string, number, number, number, number, number, DType][] = [
-    // [label, Cin, Cout, H (= W), kernel, stride, weight dtype]
-    ['320→320 3×3 64×64', 320, 320, 64, 3, 1, 'f32'],
-    ['320→320 3×3 96×96', 320, 320, 96, 3, 1, 'f32'],
-    ['320→320 3×3 96×96 bf16 w', 320, 320, 96, 3, 1, 'bf16'],
-    ['320→320 3×3 s2 64×64', 320, 320, 64, 3, 2, 'f32'],
-    ['640→640 3×3 32×32', 640, 640, 32, 3, 1, 'f32'],
-    ['1280→1280 3×3 16×16', 1280, 1280, 16, 3, 1, 'f32'],
-    ['1280→1280 3×3 8×8', 1280, 1280, 8, 3, 1, 'f32'],
-    ['640→320 1×1 64×64', 640, 320, 64, 1, 1, 'f32'],
+  // The diffusion decoder's convolutions (SD 2.1 at 512 and 768 pixels: the UNet with CFG batch 2, the VAE's
+  // decoder at batch 1): compute-bound. On the CPU each 3×3 stride-1 row runs twice: by the direct (implicit
+  // im2col) GEMM, whose GFLOP/s are real FLOPs against the FMA peak, and by Winograd F(2×2, 3×3), where the
+  // auto choice takes it (conv_algo.h), counted in the direct convolution's FLOPs ("equivalent", so over 1.0
+  // of the FMA peak is possible: it does 2.25× fewer multiply-adds).
+  const convs: [string, number, number, number, number, number, number, DType][] = [
+    // [label, B, Cin, Cout, H (= W), kernel, stride, weight dtype]
+    ['320→320 3×3 64×64, B 2 (UNet)', 2, 320, 320, 64, 3, 1, 'f32'],
+    ['320→320 3×3 96×96, B 2 (UNet)', 2, 320, 320, 96, 3, 1, 'f32'],
+    ['320→320 3×3 96×96 bf16 w, B 2 (UNet)', 2, 320, 320, 96, 3, 1, 'bf16'],
+    ['320→320 3×3 s2 64×64, B 2 (UNet)', 2, 320, 320, 64, 3, 2, 'f32'],
+    ['640→640 3×3 32×32, B 2 (UNet)', 2, 640, 640, 32, 3, 1, 'f32'],
+    ['1280→1280 3×3 16×16, B 2 (UNet)', 2, 1280, 1280, 16, 3, 1, 'f32'],
+    ['1280→1280 3×3 8×8, B 2 (UNet)', 2, 1280, 1280, 8, 3, 1, 'f32'],
+    ['640→320 1×1 64×64, B 2 (UNet)', 2, 640, 320, 64, 1, 1, 'f32'],
+    ['512→512 3×3 128×128 (VAE)', 1, 512, 512, 128, 3, 1, 'f32'],
+    ['128→128 3×3 512×512 (VAE)', 1, 128, 128, 512, 3, 1, 'f32'],
   ];
-  for (const [label, Cin, Cout, H, k, stride, wd] of convs) {
+  for (const [label, B, Cin, Cout, H, k, stride, wd] of convs) {
     const padding = (k - 1) / 2;
     const Ho = Math.floor((H + 2 * padding - k) / stride) + 1;
-    await kernel(device, `conv2d ${label}, B 2 (UNet)`, {
-      setup: () => [
-        randomTensor('f32', [2, Cin, H, H], device, 1, 13),
-        randomTensor(wd, [Cout, Cin, k, k], device, 0.05, 14),
-        randomTensor('f32', [Cout], device, 1, 15),
-      ],
-      enqueue: ([x, w, b]) => [ops.conv2d(x, w, b, { stride, padding })],
-      work: { amount: 2 * 2 * Cout * Cin * k * k * Ho * Ho, unit: 'GFLOP/s' },
-      goal: { kind: 'ceiling', ceiling: fma, what: 'FMA peak', min: 0.5 },
-    });
+    const winograd =
+      device === 'cpu' &&
+      k === 3 &&
+      stride === 1 &&
+      convAlgorithmFor([B, Cin, H, H], [Cout, Cin, k, k], { stride, padding }) === 'winograd';
+    const algorithms: ConvAlgorithm[] = device !== 'cpu' ? ['auto'] : winograd ? ['direct', 'winograd'] : ['direct'];
+    for (const algorithm of algorithms) {
+      if (device === 'cpu') await setConvAlgorithm(algorithm);
+      const by = device !== 'cpu' ? '' : algorithm === 'winograd' ? ' winograd (equivalent GFLOP/s)' : ' direct';
+      await kernel(device, `conv2d ${label}${by}`, {
+        setup: () => [
+          randomTensor('f32', [B, Cin, H, H], device, 1, 13),
+          randomTensor(wd, [Cout, Cin, k, k], device, 0.05, 14),
+          randomTensor('f32', [Cout], device, 1, 15),
+        ],
+        enqueue: ([x, w, b]) => [ops.conv2d(x, w, b, { stride, padding })],
+        work: { amount: 2 * B * Cout * Cin * k * k * Ho * Ho, unit: 'GFLOP/s' },
+        goal: { kind: 'ceiling', ceiling: fma, what: 'FMA peak', min: 0.5 },
+      });
+    }
+    if (device === 'cpu') await setConvAlgorithm('auto');
   }
 
   // Long-sequence attention: the UNet's self-attention at 64×64 latents (5 heads of 64 over 4,096 tokens, CFG

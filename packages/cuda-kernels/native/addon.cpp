@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "cpu/ceilings.h"
+#include "cpu/conv_algo.h"
 #include "cpu/parallel.h"
 #include "registry.h"
 #include "runtime.h"
@@ -423,6 +424,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("simdPaths", paths);
   o.Set("cpuPathEnv", *cpu_path_env() ? Napi::Value(Napi::String::New(env, cpu_path_env())) : env.Null());
   o.Set("cpuPathEnvValid", cpu_path_env_valid());
+  o.Set("convAlgorithm", conv_algo_name(conv_algo()));
   o.Set("threads", cpu_threads());
   o.Set("cudaCompiled", cuda_compiled());
   int n = cuda_device_count();
@@ -475,6 +477,30 @@ Napi::Value SetCpuPath(const Napi::CallbackInfo& info) {
     throw err(env, "setCpuPath(path): path must be 'scalar', 'avx2', 'avx512' or 'amx'");
   cpu_enqueue([cap]() { set_cpu_path_cap(cap); });
   return Napi::String::New(env, cpu_path_name(std::min(cap, cpu_best_path())));
+}
+
+// ---- setConvAlgorithm(name) -> the name: how the CPU conv2d computes 3×3 convolutions ("auto" | "direct" |
+// "winograd", cpu/conv_algo.h), in stream order like setCpuPath.
+Napi::Value SetConvAlgorithm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ConvAlgo a;
+  if (info.Length() < 1 || !info[0].IsString() || !parse_conv_algo(info[0].As<Napi::String>().Utf8Value().c_str(), &a))
+    throw err(env, "setConvAlgorithm(algorithm): algorithm must be 'auto', 'direct' or 'winograd'");
+  cpu_enqueue([a]() { set_conv_algo(a); });
+  return Napi::String::New(env, conv_algo_name(a));
+}
+
+// ---- convAlgorithmFor(B, Cin, H, W, Cout, kh, kw, stride, padding) -> "direct" | "winograd": what the CPU conv2d
+// does for this shape under the current choice.
+Napi::Value ConvAlgorithmFor(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t v[9];
+  for (uint32_t i = 0; i < 9; ++i) {
+    if (info.Length() <= i || !info[i].IsNumber())
+      throw err(env, "convAlgorithmFor(B, Cin, H, W, Cout, kh, kw, stride, padding): numbers expected");
+    v[i] = info[i].As<Napi::Number>().Int64Value();
+  }
+  return Napi::String::New(env, winograd_applies(v[5], v[6], v[7], v[8], v[0], v[2], v[3], v[1], v[4]) ? "winograd" : "direct");
 }
 
 // ---- setKernelProfile(mode) / kernelProfile() -> [{key, calls, ms}] / resetKernelProfile(): CPU kernel time ----
@@ -531,6 +557,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("measureCeilings", Napi::Function::New(env, MeasureCeilings));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("setCpuPath", Napi::Function::New(env, SetCpuPath));
+  exports.Set("setConvAlgorithm", Napi::Function::New(env, SetConvAlgorithm));
+  exports.Set("convAlgorithmFor", Napi::Function::New(env, ConvAlgorithmFor));
   exports.Set("opNames", Napi::Function::New(env, OpNames));
   exports.Set("setKernelProfile", Napi::Function::New(env, SetKernelProfile));
   exports.Set("kernelProfile", Napi::Function::New(env, KernelProfile));

@@ -1,6 +1,6 @@
 /** Devices, build information, memory accounting and stream synchronisation. */
 import type { AddonInfo, AddonMemory } from './native/addon-types.js';
-import { CPU_PATHS, type CpuPath, loadAddon } from './native/load-addon.js';
+import { CONV_ALGORITHMS, type ConvAlgorithm, CPU_PATHS, type CpuPath, loadAddon } from './native/load-addon.js';
 import type { Device } from './tensor.js';
 
 // Which native binary is in use (a prebuilt package or a local build) and why the others were skipped.
@@ -9,6 +9,8 @@ export {
   type AddonSelection,
   type AddonSource,
   addonSelection,
+  CONV_ALGORITHMS,
+  type ConvAlgorithm,
   CPU_PATHS,
   type CpuPath,
 } from './native/load-addon.js';
@@ -114,6 +116,35 @@ export async function setCpuPath(path: CpuPath): Promise<CpuPath> {
   const used = loadAddon().setCpuPath(path);
   await loadAddon().synchronize('cpu');
   return used;
+}
+
+/**
+ * How the CPU conv2d computes 3×3 stride-1 padding-1 convolutions: 'auto' (the default: Winograd F(2×2, 3×3)
+ * where it was measured faster, else the implicit-im2col GEMM), 'direct' or 'winograd' (every such convolution).
+ * Both agree with the reference within the f32 tolerance; this is for tests and benchmarks (SEED_CPU_CONV does the
+ * same at start-up). Resolves once the CPU stream has switched; ops enqueued before still use the old choice.
+ */
+export async function setConvAlgorithm(algorithm: ConvAlgorithm): Promise<ConvAlgorithm> {
+  if (!CONV_ALGORITHMS.includes(algorithm))
+    throw new Error(`setConvAlgorithm: algorithm must be one of ${CONV_ALGORITHMS.join(', ')}`);
+  const used = loadAddon().setConvAlgorithm(algorithm);
+  await loadAddon().synchronize('cpu');
+  return used;
+}
+
+/**
+ * What the CPU conv2d does for input [B, Cin, H, W] and weight [Cout, Cin, kh, kw] under the current choice
+ * (setConvAlgorithm, after the ops enqueued before it have run): 'winograd' or 'direct'.
+ */
+export function convAlgorithmFor(
+  x: readonly number[],
+  w: readonly number[],
+  opts: { stride: number; padding: number },
+): 'direct' | 'winograd' {
+  if (x.length !== 4 || w.length !== 4) throw new Error('convAlgorithmFor: x and w must be 4-D shapes');
+  const [B, Cin, H, W] = x;
+  const [Cout, , kh, kw] = w;
+  return loadAddon().convAlgorithmFor(B, Cin, H, W, Cout, kh, kw, opts.stride, opts.padding);
 }
 
 /** Threads the CPU kernels use (default: the number of cores). */

@@ -13,6 +13,7 @@ import {
   openWeights,
   ops,
   scope,
+  setConvAlgorithm,
   tensor,
   type WeightFile,
 } from '@seed/cuda-kernels';
@@ -350,6 +351,35 @@ describe.skipIf(!present)('tiny unCLIP folder vs the PyTorch reference', () => {
     // generate()'s pixels are that image, rounded to 8 bits.
     const want = toRgb8(decoded.raw, 8 * H, 8 * W).pixels;
     expect(Array.from(image.pixels)).toEqual(Array.from(want));
+  });
+
+  // The CPU takes Winograd F(2×2, 3×3) for large 3×3 convolutions only (conv_algo.h); this tiny model is below
+  // that size, so the same comparisons run again with every 3×3 convolution forced through it.
+  it('with every 3×3 convolution by Winograd F(2,3): the first UNet call, PNDM latents and the VAE decode match', async () => {
+    await setConvAlgorithm('winograd');
+    try {
+      const c = decoder.configs;
+      const loaded = await loadDecoder(MODEL, { dtype: 'f32' });
+      try {
+        const out = scope(() => {
+          const x = tensor(f32('inputs.latents'), [1, 4, H, W]);
+          const ctx = tensor(emptyContext(), [1, 77, 32]);
+          const labels = tensor(f32('cond.nl0'), [2, 64]);
+          return unetForward(c.unet, loaded.unet, ops.concat([x, x], 0), 801, ops.concat([ctx, ctx], 0), labels);
+        });
+        expectClose('unet.first_call', (await out.data()) as Float32Array);
+        out.dispose();
+      } finally {
+        loaded.dispose();
+      }
+      const { steps } = await run('pndm', 0);
+      for (const [i, x] of steps.entries()) expectClose('pndm.nl0.latents', x, i * size);
+      const { raw, image } = await decode(f32('pndm.nl0.latents').subarray(5 * size, 6 * size));
+      expectClose('vae.nl0.raw', raw);
+      expectClose('vae.nl0.image', image);
+    } finally {
+      await setConvAlgorithm('auto');
+    }
   });
 
   it('memory stays flat over 50 consecutive generate() calls', async () => {

@@ -15,12 +15,15 @@
 // the GEMM does. C is updated once per K block: kc/4 flops per byte of C traffic, so it need not stay in cache.
 // Packing costs one copy per (K row, column) against Cout FMAs, a few percent at the UNet's widths.
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
 #include "../kernels.h"
 #include "../shared_math.h"
 #include "common.h"
+#include "conv_algo.h"
 #include "gemm_micro.h"
 #include "parallel.h"
 
@@ -142,7 +145,29 @@ void pack_cols(const ConvGeom& g, int64_t k0, int64_t kc, int64_t n0, int64_t nc
   }
 }
 
+std::atomic<int>& conv_algo_state() {
+  static std::atomic<int> a{[] {
+    ConvAlgo v = ConvAlgo::Auto;
+    if (const char* e = std::getenv("SEED_CPU_CONV"); e && *e) parse_conv_algo(e, &v);
+    return static_cast<int>(v);
+  }()};
+  return a;
+}
+
 }  // namespace
+
+ConvAlgo conv_algo() { return static_cast<ConvAlgo>(conv_algo_state().load(std::memory_order_relaxed)); }
+void set_conv_algo(ConvAlgo a) { conv_algo_state().store(static_cast<int>(a), std::memory_order_relaxed); }
+const char* conv_algo_name(ConvAlgo a) {
+  return a == ConvAlgo::Direct ? "direct" : a == ConvAlgo::Winograd ? "winograd" : "auto";
+}
+bool parse_conv_algo(const char* s, ConvAlgo* out) {
+  if (std::strcmp(s, "auto") == 0) *out = ConvAlgo::Auto;
+  else if (std::strcmp(s, "direct") == 0) *out = ConvAlgo::Direct;
+  else if (std::strcmp(s, "winograd") == 0) *out = ConvAlgo::Winograd;
+  else return false;
+  return true;
+}
 
 // check_conv2d: x [B, Cin, H, W] and w [Cout, Cin, kh, kw] float with Cin, kh, kw ≥ 1, bias float [Cout] when
 // present, y [B, Cout, Ho, Wo] in x's dtype with Ho, Wo from conv_out_size.
@@ -174,11 +199,18 @@ void seed_cpu_conv2d(OpCall& call, const Conv2dArgs& args) {
     parallel_for(w.numel, 65536, [&](int64_t b0, int64_t b1) { row_to_f32(w.data, w.dtype, b0, b1 - b0, ws.data() + b0); });
     A = ws.data();
   }
+  std::vector<float> cs;
+  float* C = y.dtype == DType::F32 ? y.as<float>() : (cs.resize(y.numel), cs.data());
+  if (winograd_applies(kh, kw, args.stride, args.padding, B, H, W, Cin, M)) {
+    conv2d_winograd(xf, A, bias ? bf.data() : nullptr, C, B, Cin, H, W, M);
+    if (y.dtype != DType::F32)
+      parallel_for(y.numel, 65536, [&](int64_t b0, int64_t b1) { row_from_f32(C + b0, b1 - b0, y.data, y.dtype, b0); });
+    return;
+  }
+
   const MicroKernel& mk = gemm_micro_kernel();
   const int64_t mr = mk.mr, nr = mk.nr, mtiles = (M + mr - 1) / mr;
 
-  std::vector<float> cs;
-  float* C = y.dtype == DType::F32 ? y.as<float>() : (cs.resize(y.numel), cs.data());
   const int64_t N = B * P;
   const ConvGeom g{xf, Cin, H, W, kh, kw, args.stride, args.padding, Ho, Wo, P};
   const int64_t ncb = std::min(kMaxPanels, (N + nr - 1) / nr) * nr, nblocks = (N + ncb - 1) / ncb;

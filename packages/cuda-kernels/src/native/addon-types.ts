@@ -7,6 +7,9 @@ export type NativeMapping = { readonly __nativeMapping: unique symbol };
 
 export type NativeParams = Record<string, number | boolean | readonly number[] | undefined>;
 
+/** How the CPU conv2d computes 3×3 convolutions (load-addon.ts CONV_ALGORITHMS). */
+export type ConvAlgorithm = 'auto' | 'direct' | 'winograd';
+
 export interface AddonInfo {
   version: string;
   cpuFeatures: {
@@ -26,6 +29,8 @@ export interface AddonInfo {
   /** SEED_CPU_PATH as the addon read it at start-up, or null when unset. */
   cpuPathEnv?: string | null;
   cpuPathEnvValid?: boolean;
+  /** How the CPU conv2d computes 3×3 convolutions (SEED_CPU_CONV / setConvAlgorithm; older addons: absent). */
+  convAlgorithm?: ConvAlgorithm;
   threads: number;
   cudaCompiled: boolean;
   cudaDevices: { name: string; description: string; memoryBytes: number }[];
@@ -68,6 +73,20 @@ export interface Addon {
   setThreads(n: number): void;
   /** Caps the CPU kernels' SIMD path in stream order; returns the path ops enqueued from now on run. */
   setCpuPath(path: 'scalar' | 'avx2' | 'avx512' | 'amx'): 'scalar' | 'avx2' | 'avx512' | 'amx';
+  /** How the CPU conv2d computes 3×3 convolutions from now on, in stream order; returns the algorithm. */
+  setConvAlgorithm(algorithm: ConvAlgorithm): ConvAlgorithm;
+  /** What the CPU conv2d does for this shape under the current choice. */
+  convAlgorithmFor(
+    B: number,
+    Cin: number,
+    H: number,
+    W: number,
+    Cout: number,
+    kh: number,
+    kw: number,
+    stride: number,
+    padding: number,
+  ): 'direct' | 'winograd';
   /** The op table's names (native/ops.def order); src/ops.ts OP_NAMES lists the same set. */
   opNames(): string[];
   /** CPU kernel timing: 0 off, 1 per op, 2 per op and input shapes (runtime.ts, profileKernels). */

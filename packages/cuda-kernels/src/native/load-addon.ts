@@ -64,12 +64,19 @@ let selection: AddonSelection | undefined;
 export const CPU_PATHS = ['scalar', 'avx2', 'avx512', 'amx'] as const;
 export type CpuPath = (typeof CPU_PATHS)[number];
 
+/** How the CPU conv2d computes 3×3 convolutions (SEED_CPU_CONV picks one at start-up; default auto). */
+export const CONV_ALGORITHMS = ['auto', 'direct', 'winograd'] as const;
+export type ConvAlgorithm = (typeof CONV_ALGORITHMS)[number];
+
 export function loadAddon(): Addon {
   if (cached) return cached;
   // The addon reads SEED_CPU_PATH itself (and ignores a value it does not know): refuse a typo here, loudly.
   const path = process.env.SEED_CPU_PATH;
   if (path && !CPU_PATHS.includes(path as CpuPath))
     throw new Error(`SEED_CPU_PATH=${path}: expected one of ${CPU_PATHS.join(', ')} (or unset for the best path)`);
+  const conv = process.env.SEED_CPU_CONV;
+  if (conv && !CONV_ALGORITHMS.includes(conv as ConvAlgorithm))
+    throw new Error(`SEED_CPU_CONV=${conv}: expected one of ${CONV_ALGORITHMS.join(', ')} (or unset for auto)`);
   const root = packageRoot();
   const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
   const planned = plan(root, version);

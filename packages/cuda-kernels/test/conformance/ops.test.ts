@@ -7,12 +7,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type CpuPath,
+  convAlgorithmFor,
   cpuPaths,
   type Device,
   type DType,
   devices,
   ops,
   runtimeInfo,
+  setConvAlgorithm,
   setCpuPath,
   type Tensor,
   tensor,
@@ -509,6 +511,60 @@ for (const { device, path, label } of backends) {
           2,
           `conv2d wide stride ${stride}`,
         );
+      }
+    });
+
+    // The CPU computes 3×3 stride-1 padding-1 convolutions by Winograd F(2×2, 3×3) where it is faster
+    // (conv_winograd.cpp); forcing each algorithm in turn checks both on every path, at shapes that cover the
+    // Winograd code's edges: odd sizes (a half tile at the right and bottom), one-pixel images, batch rows,
+    // chunks that end inside a tile row and inside a panel, Cout not a multiple of the row tile, Cin over one
+    // K block, and dtypes other than f32 on both sides.
+    it('conv2d 3×3 pad 1 by Winograd F(2,3) and by the direct GEMM: edges, chunks, K blocks, dtypes', async () => {
+      const cases = [
+        { B: 1, Cin: 3, H: 1, W: 1, Cout: 2 },
+        { B: 2, Cin: 5, H: 9, W: 7, Cout: 7 },
+        { B: 1, Cin: 4, H: 2, W: 67, Cout: 5 },
+        { B: 3, Cin: 8, H: 13, W: 3, Cout: 13 },
+        { B: 2, Cin: 33, H: 30, W: 34, Cout: 40 }, // 510 tiles: several chunks, split inside tile rows
+        { B: 1, Cin: 300, H: 11, W: 12, Cout: 25 }, // Cin over one 256-row K block
+        { B: 1, Cin: 64, H: 32, W: 32, Cout: 48 }, // 256 tiles: the auto choice takes Winograd here
+      ];
+      const dts: [DType, DType][] = [
+        ['f32', 'f32'],
+        ['f32', 'bf16'],
+        ['f16', 'f16'],
+      ];
+      const big = cases[cases.length - 1];
+      if (device === 'cpu')
+        expect(
+          convAlgorithmFor([big.B, big.Cin, big.H, big.W], [big.Cout, big.Cin, 3, 3], { stride: 1, padding: 1 }),
+        ).toBe('winograd');
+      try {
+        for (const algorithm of ['winograd', 'direct', 'auto'] as const) {
+          expect(await setConvAlgorithm(algorithm)).toBe(algorithm);
+          for (const c of cases)
+            for (const [xd, wd] of dts) {
+              if (xd !== 'f32' && c.Cin * c.H * c.W > 50_000) continue; // the big cases once, in f32
+              const r = rng();
+              const x = rnd([c.B, c.Cin, c.H, c.W], xd, r);
+              const w = rnd([c.Cout, c.Cin, 3, 3], wd, r, 1 / Math.sqrt(c.Cin * 9));
+              const b = rnd([c.Cout], 'f32', r);
+              const opts = { stride: 1, padding: 1 };
+              const what = `conv2d ${algorithm} ${xd}×${wd} ${JSON.stringify(c)}`;
+              if (device === 'cpu' && algorithm !== 'auto')
+                expect(convAlgorithmFor(x.t.shape, w.t.shape, opts), what).toBe(algorithm);
+              await check(ops.conv2d(x.t, w.t, b.t, opts), ref.conv2d(x.r, w.r, b.r, opts), 1, what);
+              if (c.Cin < 10)
+                await check(
+                  ops.conv2d(x.t, w.t, undefined, opts),
+                  ref.conv2d(x.r, w.r, undefined, opts),
+                  1,
+                  `${what} no bias`,
+                );
+            }
+        }
+      } finally {
+        await setConvAlgorithm('auto');
       }
     });
 
