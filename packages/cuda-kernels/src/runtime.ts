@@ -88,6 +88,43 @@ export function kernelProfile(): KernelProfileRow[] {
 }
 
 /**
+ * Runs fn with the CPU kernels timed ('shapes': per op and input shapes; 'ops': per op) and returns a report:
+ * the 15 (or `top`) slowest rows, the time by op, and the kernels' share of the wall time — the lines the
+ * benches print with --profile.
+ */
+export async function profileDuring(
+  what: string,
+  fn: () => Promise<void>,
+  options: { mode?: 'ops' | 'shapes'; top?: number } = {},
+): Promise<string[]> {
+  await loadAddon().synchronize('cpu');
+  profileKernels(options.mode ?? 'shapes');
+  const t0 = performance.now();
+  try {
+    await fn();
+  } finally {
+    await loadAddon().synchronize('cpu');
+  }
+  const wall = performance.now() - t0;
+  const rows = kernelProfile();
+  profileKernels('off');
+  const total = rows.reduce((s, r) => s + r.ms, 0);
+  const ms = (v: number) => (v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(1)} ms`);
+  const lines = [`profile: ${what}: ${ms(wall)} wall, ${ms(total)} in CPU kernels; slowest:`];
+  for (const r of rows.slice(0, options.top ?? 15))
+    lines.push(`  ${ms(r.ms).padStart(9)} ${String(r.calls).padStart(5)}× ${r.key}`);
+  const byOp = new Map<string, number>();
+  for (const r of rows) byOp.set(r.key.split(' ')[0], (byOp.get(r.key.split(' ')[0]) ?? 0) + r.ms);
+  lines.push(
+    `  by op: ${[...byOp]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k} ${ms(v)}`)
+      .join(', ')}`,
+  );
+  return lines;
+}
+
+/**
  * One line for bench headers and logs: the CPU path the kernels run (with the SEED_CPU_PATH cap, if any), every
  * path this CPU has, and its features, e.g. `CPU path amx; paths here: scalar avx2 avx512 amx; features: …`.
  */

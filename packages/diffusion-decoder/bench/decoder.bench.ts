@@ -17,15 +17,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  type Device,
-  kernelProfile,
-  profileKernels,
-  scope,
-  setCpuThreads,
-  synchronize,
-  tensor,
-} from '@seed/cuda-kernels';
+import { type Device, profileDuring, scope, setCpuThreads, synchronize, tensor } from '@seed/cuda-kernels';
 import { classLabels, gaussianNoise, loadDecoder, timestepEmbedding, unetForward, vaeDecode } from '../src/index.js';
 
 const args = process.argv.slice(2);
@@ -61,25 +53,9 @@ async function time(fn: () => Promise<void>): Promise<number> {
   return (performance.now() - t0) / 1000;
 }
 
-/** Runs fn once with the CPU kernels timed; logs the 15 slowest (op, shapes) and the kernels' share of the wall time. */
+/** Runs fn once with the CPU kernels timed; logs where the time went (profileDuring). */
 async function profiled(what: string, fn: () => Promise<void>): Promise<void> {
-  await synchronize();
-  profileKernels('shapes');
-  const wall = await time(fn);
-  const rows = kernelProfile();
-  profileKernels('off');
-  const total = rows.reduce((s, r) => s + r.ms, 0) / 1000;
-  log(`profile: ${what}: ${wall.toFixed(2)} s wall, ${total.toFixed(2)} s in CPU kernels; slowest:`);
-  for (const r of rows.slice(0, 15))
-    log(`  ${(r.ms / 1000).toFixed(2).padStart(7)} s ${String(r.calls).padStart(4)}× ${r.key}`);
-  const byOp = new Map<string, number>();
-  for (const r of rows) byOp.set(r.key.split(' ')[0], (byOp.get(r.key.split(' ')[0]) ?? 0) + r.ms / 1000);
-  log(
-    `  by op: ${[...byOp]
-      .sort((a, b) => b[1] - a[1])
-      .map(([k, v]) => `${k} ${v.toFixed(2)} s`)
-      .join(', ')}`,
-  );
+  for (const line of await profileDuring(what, fn)) log(line);
 }
 
 async function seedColumn(dir: string): Promise<Record<string, number>> {

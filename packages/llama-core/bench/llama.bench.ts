@@ -4,7 +4,10 @@
  * or f32), side by side in one run; decode also against the bandwidth roofline (weight bytes per token ÷
  * this machine's measured copy bandwidth).
  *
- *   pnpm --filter @seed/llama-core bench [--json] [--sizes 100m,1b] [--dtype q8|f32]
+ *   pnpm --filter @seed/llama-core bench [--json] [--sizes 100m,1b] [--dtype q8|f32] [--profile]
+ *
+ * --profile adds, on stderr, where the time of one more prefill and of DECODE more decoded tokens goes (CPU
+ * kernels by op and input shapes, @seed/cuda-kernels profileDuring).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +19,7 @@ import {
   loadWeights,
   measureCpuCeilings,
   ops,
+  profileDuring,
   runtimeInfo,
   setCpuThreads,
 } from '@seed/cuda-kernels';
@@ -61,6 +65,7 @@ const arg = (name: string, dflt: string) => {
 };
 const sizes = arg('--sizes', '100m,1b').split(',');
 const dtype = arg('--dtype', 'q8') as 'q8' | 'f32';
+const profile = args.includes('--profile');
 
 function randomWeights(c: TinyConfig): Map<string, { shape: number[]; data: Float32Array }> {
   let s = 12345;
@@ -144,6 +149,27 @@ async function benchSize(label: string, c: TinyConfig, bandwidthGBs: number): Pr
       logits.dispose();
     }
     decodeMs.push((performance.now() - t0) / DECODE);
+  }
+  if (profile) {
+    cache.reset();
+    const lines = await profileDuring(`${label} ${dtype} prefill ${PREFILL}`, async () => {
+      const logits = model.forward(prompt, cache);
+      await logits.data();
+      logits.dispose();
+    });
+    lines.push(
+      ...(await profileDuring(`${label} ${dtype} ${DECODE} decoded tokens`, async () => {
+        let id = 5;
+        for (let i = 0; i < DECODE; i++) {
+          const logits = model.forward([id], cache);
+          const am = ops.argmax(logits);
+          id = (await am.data())[0];
+          am.dispose();
+          logits.dispose();
+        }
+      })),
+    );
+    for (const line of lines) process.stderr.write(`${line}\n`);
   }
   cache.dispose();
   loaded.dispose();

@@ -279,17 +279,24 @@ void seed_cpu_attention(OpCall& call, const AttentionArgs& args) {
     return;
   }
 
-  parallel_for(B * Hq * qBlocks, 1, [&](int64_t t0, int64_t t1) {
-    std::vector<float> qb(kQBlock * D), acc(kQBlock * D), krow(D), vrow(D), scores(kQBlock * kKeyChunk);
+  // A work item is (batch, kv head, block of up to kQBlock queries) with every query head of the kv head's
+  // group: its rows (group heads × queries) share each K and V row load, so under grouped-query attention
+  // (1B: 8 query heads per kv head) each row of the cache is read once per token, not 8 times.
+  const int64_t rowsMax = group * kQBlock;
+  const bool avx512 = cpu_path() >= CpuPath::Avx512, avx2 = cpu_features().avx2 && cpu_features().fma;
+  parallel_for(B * Hkv * qBlocks, 1, [&](int64_t t0, int64_t t1) {
+    std::vector<float> qb(rowsMax * D), acc(rowsMax * D), krow(D), vrow(D), scores(rowsMax * kKeyChunk);
+    std::vector<float> m(rowsMax), l(rowsMax);
+    std::vector<int64_t> limit(rowsMax);
+    std::vector<const float*> mrow(rowsMax);
     for (int64_t t = t0; t < t1; ++t) {
-      const int64_t b = t / (Hq * qBlocks), h = (t / qBlocks) % Hq, i0 = (t % qBlocks) * kQBlock;
-      const int64_t nq = std::min(kQBlock, Tq - i0), hk = h / group;
-      float m[kQBlock], l[kQBlock];
-      int64_t limit[kQBlock];
-      const float* mrow[kQBlock];
+      const int64_t b = t / (Hkv * qBlocks), hk = (t / qBlocks) % Hkv, i0 = (t % qBlocks) * kQBlock;
+      const int64_t nq = std::min(kQBlock, Tq - i0), rows = group * nq;
+      // Row r is query i0 + r % nq of query head hk·group + r / nq.
+      auto head = [&](int64_t r) { return hk * group + r / nq; };
       int64_t jmax = 0;
-      for (int64_t r = 0; r < nq; ++r) {
-        const int64_t i = i0 + r;
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t i = i0 + r % nq, h = head(r);
         row_to_f32(q.data, q.dtype, ((b * Tq + i) * Hq + h) * D, D, qb.data() + r * D);
         std::fill(acc.begin() + r * D, acc.begin() + (r + 1) * D, 0.0f);
         m[r] = neg_inf;
@@ -306,7 +313,7 @@ void seed_cpu_attention(OpCall& call, const AttentionArgs& args) {
       const int64_t rowStride = Hkv * D;
       const size_t es = dtype_size(k.dtype);
       for (int64_t j0 = 0; j0 < jmax; j0 += kKeyChunk) {
-        const int64_t nj = std::min(kKeyChunk, jmax - j0);
+        const int64_t nj = std::min(kKeyChunk, jmax - j0), nj16 = (nj + 15) / 16 * 16;
         for (int64_t jj = 0; jj < nj; ++jj) {
           const int64_t j = j0 + jj;
           const int64_t kvoff = ((b * Tk + j) * Hkv + hk) * D;
@@ -320,7 +327,7 @@ void seed_cpu_attention(OpCall& call, const AttentionArgs& args) {
           }
           const float* kr = f32 || bf16x ? nullptr : (row_to_f32(k.data, k.dtype, kvoff, D, krow.data()), krow.data());
           if (f32) kr = k.as<float>() + kvoff;
-          for (int64_t r = 0; r < nq; ++r) {
+          for (int64_t r = 0; r < rows; ++r) {
             float s = neg_inf;
             if (j < limit[r]) {
               s = (bf16x   ? dot_bf16_avx512(qb.data() + r * D, static_cast<const uint16_t*>(k.data) + kvoff, D)
@@ -333,37 +340,53 @@ void seed_cpu_attention(OpCall& call, const AttentionArgs& args) {
             scores[r * kKeyChunk + jj] = s;
           }
         }
-        for (int64_t r = 0; r < nq; ++r) {
+        // Per row: the running max, the rescale, then the chunk's probabilities in place (masked keys 0).
+        for (int64_t r = 0; r < rows; ++r) {
           float* sc = scores.data() + r * kKeyChunk;
+          for (int64_t jj = nj; jj < nj16; ++jj) sc[jj] = neg_inf;  // the vector exp's tail
           float cmax = neg_inf;
           for (int64_t jj = 0; jj < nj; ++jj) cmax = std::max(cmax, sc[jj]);
-          if (cmax == neg_inf) continue;  // the whole chunk is masked for this query
+          if (cmax == neg_inf) {  // the whole chunk is masked for this row
+            std::fill(sc, sc + nj, 0.0f);
+            continue;
+          }
           const float mnew = std::max(m[r], cmax);
           const float corr = std::exp(m[r] - mnew);  // 0 on the first chunk (m = −inf)
           float* a = acc.data() + r * D;
           if (corr != 1.0f) for (int64_t d = 0; d < D; ++d) a[d] *= corr;
           l[r] *= corr;
           m[r] = mnew;
-          for (int64_t jj = 0; jj < nj; ++jj) {
-            if (sc[jj] == neg_inf) continue;
-            const float p = std::exp(sc[jj] - mnew);
-            l[r] += p;
-            const int64_t kvoff = ((b * Tk + j0 + jj) * Hkv + hk) * D;
+          if (avx512) l[r] += exp_row_avx512(sc, nj16, mnew);
+          else if (avx2) l[r] += exp_row_avx2(sc, nj16, mnew);
+          else
+            for (int64_t jj = 0; jj < nj; ++jj) {
+              sc[jj] = sc[jj] == neg_inf ? 0.0f : std::exp(sc[jj] - mnew);
+              l[r] += sc[jj];
+            }
+        }
+        // acc_r += p_r,j · v_j, each V row loaded once for all rows.
+        for (int64_t jj = 0; jj < nj; ++jj) {
+          const int64_t kvoff = ((b * Tk + j0 + jj) * Hkv + hk) * D;
+          const float* vr = nullptr;
+          for (int64_t r = 0; r < rows; ++r) {
+            const float p = scores[r * kKeyChunk + jj];
+            if (p == 0.0f) continue;  // masked (or underflowed): adds nothing
+            float* a = acc.data() + r * D;
             if (bf16x) {
               axpy_bf16_avx512(a, p, static_cast<const uint16_t*>(v.data) + kvoff, D);
               continue;
             }
-            const float* vr = f32 ? v.as<float>() + kvoff : (row_to_f32(v.data, v.dtype, kvoff, D, vrow.data()), vrow.data());
+            if (!vr) vr = f32 ? v.as<float>() + kvoff : (row_to_f32(v.data, v.dtype, kvoff, D, vrow.data()), vrow.data());
             if (f32x) axpy_f32_avx512(a, p, vr, D);
             else scale_axpy_f32(a, 1.0f, p, vr, D);
           }
         }
       }
-      for (int64_t r = 0; r < nq; ++r) {
+      for (int64_t r = 0; r < rows; ++r) {
         const float inv = l[r] > 0 ? 1.0f / l[r] : 0.0f;  // every key masked: zeros
         float* a = acc.data() + r * D;
         for (int64_t d = 0; d < D; ++d) a[d] *= inv;
-        row_from_f32(a, D, o.data, o.dtype, ((b * Tq + i0 + r) * Hq + h) * D);
+        row_from_f32(a, D, o.data, o.dtype, ((b * Tq + i0 + r % nq) * Hq + head(r)) * D);
       }
     }
   });
