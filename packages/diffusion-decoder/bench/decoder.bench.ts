@@ -17,7 +17,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Device, profileDuring, scope, setCpuThreads, synchronize, tensor } from '@seed/cuda-kernels';
+import { type Device, profileDuring, scope, setCpuThreads, tensor } from '@seed/cuda-kernels';
 import { classLabels, gaussianNoise, loadDecoder, timestepEmbedding, unetForward, vaeDecode } from '../src/index.js';
 
 const args = process.argv.slice(2);
