@@ -25,15 +25,30 @@ OPENBLAS_DIR = '/usr/lib/x86_64-linux-gnu/openblas-pthread'
 STAGES = ['vae', 'decoder', 'tokenizer', 'llm', 'export', 'evaluate']
 
 
+def python_with_torch():
+    """This interpreter when it has torch, else Debian's /usr/bin/python3 (python3-torch) when that one has it:
+    `python3` may be another installation (pyenv, a venv) without torch."""
+    import importlib.util
+    if importlib.util.find_spec('torch') is not None:
+        return sys.executable
+    debian = '/usr/bin/python3'
+    if sys.executable != debian and os.path.exists(debian) and subprocess.run(
+            [debian, '-c', 'import torch'], capture_output=True).returncode == 0:
+        return debian
+    sys.exit('build_micro.py needs PyTorch: install Debian\'s python3-torch (apt install python3-torch), '
+             'or run it with a python that has torch')
+
+
 def reexec_if_needed():
     if os.environ.get('SEED_MICRO_ENV') == '1':
         return
+    python = python_with_torch()
     env = dict(os.environ, SEED_MICRO_ENV='1', OMP_NUM_THREADS='1', OPENBLAS_NUM_THREADS='1')
     env.pop('OPENBLAS_CORETYPE', None)
     env.pop('OPENBLAS_L2_SIZE', None)
     if os.path.exists(os.path.join(OPENBLAS_DIR, 'libblas.so.3')):
         env['LD_LIBRARY_PATH'] = OPENBLAS_DIR + (':' + env['LD_LIBRARY_PATH'] if env.get('LD_LIBRARY_PATH') else '')
-    os.execve(sys.executable, [sys.executable] + sys.argv, env)
+    os.execve(python, [python] + sys.argv, env)
 
 
 def main():
