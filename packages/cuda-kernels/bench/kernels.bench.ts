@@ -281,7 +281,7 @@ async function fmaCeiling(device: Device): Promise<Ceiling | null> {
  * The CPU's own ceilings from native probes on the kernel threads: an in-register FMA loop (AVX-512 or AVX2,
  * 12 independent accumulators) and a 256 MB multi-threaded memcpy. Kernels are compared against these.
  */
-async function nativeCpuCeilings(): Promise<{ fma: Ceiling; copy: Ceiling }> {
+async function nativeCpuCeilings(): Promise<{ fma: Ceiling; copy: Ceiling; read: Ceiling }> {
   const t0 = performance.now();
   const c = await measureCpuCeilings(400);
   const ms = performance.now() - t0;
@@ -291,9 +291,12 @@ async function nativeCpuCeilings(): Promise<{ fma: Ceiling; copy: Ceiling }> {
     'native memcpy of 256 MB split across the kernel threads, best of several; read + write bytes counted';
   emit(ceilingRow('cpu', `ceiling: FMA peak, native ${c.fmaIsa} loop`, t, c.fmaGflops, 'GFLOP/s', fmaHow));
   emit(ceilingRow('cpu', 'ceiling: memory copy, native memcpy 256 MB', t, c.copyGBps, 'GB/s', copyHow));
+  const readHow = 'native sum over a 1 GB buffer (2× the largest L3 here) split across the kernel threads; bytes read';
+  emit(ceilingRow('cpu', 'ceiling: memory read, native 1 GB sum', t, c.readGBps, 'GB/s', readHow));
   return {
     fma: { value: c.fmaGflops, unit: 'GFLOP/s', label: `native ${c.fmaIsa} FMA loop` },
     copy: { value: c.copyGBps, unit: 'GB/s', label: 'native memcpy 256 MB' },
+    read: { value: c.readGBps, unit: 'GB/s', label: 'native 1 GB sum' },
   };
 }
 
@@ -459,6 +462,38 @@ async function benchDevice(device: Device): Promise<void> {
       enqueue: ([x, w]) => [ops.linear(x, w)],
       work: { amount: byteLength(dtype, shape), unit: 'GB/s' },
       goal: { kind: 'ceiling', ceiling: bandwidth, what: 'bandwidth', min: 0.85 },
+    });
+  }
+
+  // The 1B model's decode (llama-core bench): its q8 projections are small, 0.5–11.5 MB each, so fixed costs
+  // per call (waking the threads, the first misses of each stream) weigh more than in the 7B row above.
+  for (const [what, N, K] of [
+    ['gate/up', 5632, 2048],
+    ['down', 2048, 5632],
+    ['q/o', 2048, 2048],
+    ['k/v', 256, 2048],
+    ['lm head', 32000, 2048],
+  ] as const) {
+    await kernel(device, `gemv q8 x[1,${K}]·w[${N},${K}]ᵀ (1B decode: ${what})`, {
+      setup: () => [randomTensor('f32', [1, K], device, 1, 5), randomTensor('q8', [N, K], device, 0.05, 6)],
+      enqueue: ([x, w]) => [ops.linear(x, w)],
+      work: { amount: byteLength('q8', [N, K]), unit: 'GB/s' },
+      goal: { kind: 'ceiling', ceiling: bandwidth, what: 'bandwidth', min: 0.85 },
+    });
+  }
+
+  // The same projections as a decode step meets them: every layer's weights in turn, 740 MB in all (more than
+  // any L3 here), so each is read from memory; against the read ceiling, as a decode step only reads.
+  if (native) {
+    const shape = [16 * 5632, 2048];
+    await kernel(device, 'gemv q8 x[1,2048] through 4 × w[90112,2048] (1B gate/up of 16 layers, from memory)', {
+      setup: () => [
+        randomTensor('f32', [1, 2048], device, 1, 5),
+        ...[0, 1, 2, 3].map((i) => randomTensor('q8', shape, device, 0.05, 30 + i)),
+      ],
+      enqueue: ([x, ...ws]) => ws.map((w) => ops.linear(x, w)),
+      work: { amount: 4 * byteLength('q8', shape), unit: 'GB/s' },
+      goal: { kind: 'ceiling', ceiling: native.read, what: 'read bandwidth', min: 0.85 },
     });
   }
 

@@ -371,7 +371,7 @@ Napi::Value View(const Napi::CallbackInfo& info) {
   return wrap(env, t);
 }
 
-// ---- measureCeilings(ms) -> Promise<{fmaGflops, copyGBps, fmaIsa, threads}> (runs on the CPU stream) ----
+// ---- measureCeilings(ms) -> Promise<ArrayBuffer: fmaGflops, copyGBps, fmaIsa, readGBps> (runs on the CPU stream) ----
 Napi::Value MeasureCeilings(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   double ms = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 300;
@@ -382,13 +382,15 @@ Napi::Value MeasureCeilings(const Napi::CallbackInfo& info) {
   cpu_enqueue([tsfn, ms]() {
     CpuCeilings c = measure_cpu_ceilings(ms);
     auto* r = new ReadResult();
-    // Delivered as an ArrayBuffer of three doubles: fma GFLOP/s, copy GB/s, 1 if AVX-512 else 2 if AVX2 else 0.
-    r->nbytes = 3 * sizeof(double);
+    // Delivered as an ArrayBuffer of four doubles: fma GFLOP/s, copy GB/s, 1 if AVX-512 else 2 if AVX2 else 0,
+    // read GB/s.
+    r->nbytes = 4 * sizeof(double);
     r->data = std::malloc(r->nbytes);
     double* d = static_cast<double*>(r->data);
     d[0] = c.fma_gflops;
     d[1] = c.copy_gbps;
     d[2] = std::strcmp(c.fma_isa, "avx512") == 0 ? 1 : (std::strcmp(c.fma_isa, "avx2") == 0 ? 2 : 0);
+    d[3] = c.read_gbps;
     finish(tsfn, r);
   });
   return promise;

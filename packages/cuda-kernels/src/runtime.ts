@@ -195,6 +195,11 @@ export interface CpuCeilings {
   fmaGflops: number;
   /** GB/s of a 256 MB multi-threaded memcpy, counting bytes read plus bytes written. */
   copyGBps: number;
+  /**
+   * GB/s of a multi-threaded sum over a 1 GB buffer (bytes read): the rate a decode step, which only reads its
+   * weights, can stream them from memory. Lower than copyGBps, which counts both directions.
+   */
+  readGBps: number;
   /** The vector ISA the FMA loop used. */
   fmaIsa: 'avx512' | 'avx2' | 'scalar';
 }
@@ -202,5 +207,10 @@ export interface CpuCeilings {
 /** Measure this machine's own ceilings (for benchmarks): runs on the CPU stream for about 2 × ms. */
 export async function measureCpuCeilings(ms = 300): Promise<CpuCeilings> {
   const d = new Float64Array(await loadAddon().measureCeilings(ms));
-  return { fmaGflops: d[0], copyGBps: d[1], fmaIsa: d[2] === 1 ? 'avx512' : d[2] === 2 ? 'avx2' : 'scalar' };
+  return {
+    fmaGflops: d[0],
+    copyGBps: d[1],
+    readGBps: d[3] ?? 0,
+    fmaIsa: d[2] === 1 ? 'avx512' : d[2] === 2 ? 'avx2' : 'scalar',
+  };
 }

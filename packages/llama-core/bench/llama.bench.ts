@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  type CpuCeilings,
   cpuPathSummary,
   InMemoryWeights,
   listSpecs,
@@ -103,7 +104,7 @@ const emit = (partial: Row) => {
 };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function benchSize(label: string, c: TinyConfig, bandwidthGBs: number): Promise<void> {
+async function benchSize(label: string, c: TinyConfig, ceilings: CpuCeilings): Promise<void> {
   const weights = randomWeights(c);
   const config = parseLlamaConfig(tinyHfConfig(c));
   const dir = mkdtempSync(join(tmpdir(), 'seed-llama-bench-'));
@@ -241,17 +242,23 @@ async function benchSize(label: string, c: TinyConfig, bandwidthGBs: number): Pr
     ratio: rd / sd,
     ratio_of: 'llama.cpp decode tokens/s',
   });
-  // The measured copy rate counts bytes read plus bytes written: it is the memory traffic this machine
-  // sustains, which is what streaming the weights once per token needs.
-  const rooflineMs = (weightBytesPerToken / (bandwidthGBs * 1e9)) * 1000;
-  emit({
-    name: `${name} decode`,
-    engine: 'roofline',
-    median_ms: rooflineMs,
-    tokens_per_s: 1000 / rooflineMs,
-    ratio: rooflineMs / sd,
-    ratio_of: `seed decode vs ${(weightBytesPerToken / 1e6).toFixed(0)} MB of weights per token at ${bandwidthGBs.toFixed(1)} GB/s`,
-  });
+  // Two rooflines: the copy rate (bytes read plus bytes written while copying) and the read rate (bytes read
+  // while summing 1 GB). A decode step only reads its weights, so the read rate is the one it can reach; the
+  // copy rate, higher on these machines, is kept as the issue's original measure.
+  for (const [what, gbs] of [
+    ['copy', ceilings.copyGBps],
+    ['read', ceilings.readGBps],
+  ] as const) {
+    const rooflineMs = (weightBytesPerToken / (gbs * 1e9)) * 1000;
+    emit({
+      name: `${name} decode`,
+      engine: 'roofline',
+      median_ms: rooflineMs,
+      tokens_per_s: 1000 / rooflineMs,
+      ratio: rooflineMs / sd,
+      ratio_of: `seed decode vs ${(weightBytesPerToken / 1e6).toFixed(0)} MB of weights per token at the ${what} rate, ${gbs.toFixed(1)} GB/s`,
+    });
+  }
 }
 
 /** seed's CPU path, every path this CPU has, and its features. */
@@ -264,12 +271,12 @@ async function main(): Promise<void> {
   for (const s of sizes) {
     const c = SIZES[s];
     if (!c) throw new Error(`unknown size ${s} (expected ${Object.keys(SIZES).join(', ')})`);
-    await benchSize(s, c, ceilings.copyGBps);
+    await benchSize(s, c, ceilings);
   }
   if (!json) {
     console.log(cpuHeader());
     console.log(
-      `threads ${THREADS}, ${dtype} weights, measured copy bandwidth ${ceilings.copyGBps.toFixed(1)} GB/s (read+write)`,
+      `threads ${THREADS}, ${dtype} weights, measured copy bandwidth ${ceilings.copyGBps.toFixed(1)} GB/s (read+write), read bandwidth ${ceilings.readGBps.toFixed(1)} GB/s`,
     );
     console.log(
       [

@@ -7,6 +7,7 @@ namespace seed {
 struct CpuCeilings {
   double fma_gflops = 0;   // fp32 FLOP/s (an FMA counts 2) of an in-register FMA loop, all threads
   double copy_gbps = 0;    // bytes read + written per second copying a buffer far larger than the caches
+  double read_gbps = 0;    // bytes read per second summing a 1 GB buffer
   const char* fma_isa = "scalar";
 };
 
