@@ -2,8 +2,9 @@
 // [Tq, Tk] score matrix is ever stored. Grouped-query heads read kv head h / (Hq / Hkv). Any head dim (the
 // op allows up to 512: the VAE's single head) and any sequence length: memory is O(block), never O(Tq·Tk).
 // Two paths:
-//  - few queries (decode): work items are (batch, query head, block of up to 4 queries) sharing each
-//    key/value row load, with hand prefetching of the strided K/V rows; keys in chunks of 64;
+//  - few queries (decode): work items are (batch, kv head, block of up to 4 queries) with every query head
+//    of the kv head's group, so each K/V row is read once; keys in chunks of 64 (K transposed, V as f32, the
+//    strided rows prefetched by hand), scores and P·V as loops over keys / dims in vector registers;
 //  - many queries (prefill, ViT / Q-Former, the UNet's and VAE's spatial attention over thousands of
 //    tokens), with AVX2: flash attention on the GEMM micro-kernels (gemm_micro.h). A work item is a block
 //    of 16 row tiles of queries (192 with AVX-512) of one head; per block of 128 keys it computes the scores
@@ -79,53 +80,6 @@ __attribute__((target("avx512f"))) float exp_row_avx512(float* sc, int64_t n, fl
     sum = _mm512_add_ps(sum, pv);
   }
   return _mm512_reduce_add_ps(sum);
-}
-
-// Decode helpers on the avx512 path for bf16 K/V rows, converted in registers (no row copy): q·k and
-// acc += p·v. n is any length.
-__attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m512 bf16x16(const uint16_t* p, __mmask16 m) {
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
-}
-__attribute__((target("avx512f,avx512bw,avx512vl"))) float dot_bf16_avx512(const float* q, const uint16_t* k, int64_t n) {
-  __m512 s0 = _mm512_setzero_ps(), s1 = s0;
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), bf16x16(k + i, 0xffff), s0);
-    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16), bf16x16(k + i + 16, 0xffff), s1);
-  }
-  for (; i < n; i += 16) {
-    const __mmask16 m = static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
-    s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + i), bf16x16(k + i, m), s0);
-  }
-  return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
-}
-__attribute__((target("avx512f,avx512bw,avx512vl"))) void axpy_bf16_avx512(float* acc, float p, const uint16_t* v, int64_t n) {
-  const __m512 vp = _mm512_set1_ps(p);
-  for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
-    _mm512_mask_storeu_ps(acc + i, m, _mm512_fmadd_ps(vp, bf16x16(v + i, m), _mm512_maskz_loadu_ps(m, acc + i)));
-  }
-}
-
-__attribute__((target("avx512f"))) float dot_f32_avx512(const float* q, const float* k, int64_t n) {
-  __m512 s0 = _mm512_setzero_ps(), s1 = s0;
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), _mm512_loadu_ps(k + i), s0);
-    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16), _mm512_loadu_ps(k + i + 16), s1);
-  }
-  for (; i < n; i += 16) {
-    const __mmask16 m = static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
-    s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + i), _mm512_maskz_loadu_ps(m, k + i), s0);
-  }
-  return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
-}
-__attribute__((target("avx512f"))) void axpy_f32_avx512(float* acc, float p, const float* v, int64_t n) {
-  const __m512 vp = _mm512_set1_ps(p);
-  for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
-    _mm512_mask_storeu_ps(acc + i, m, _mm512_fmadd_ps(vp, _mm512_maskz_loadu_ps(m, v + i), _mm512_maskz_loadu_ps(m, acc + i)));
-  }
 }
 
 // Queries i0 .. i0 + nq (nq ≤ f.mq) of head h in batch b.
@@ -249,6 +203,89 @@ __attribute__((target("avx2,fma"))) void attend_flash(const PrefillArgs& a, cons
 
 // check_attention has established the shapes, the kv heads dividing the query heads, kvLen ≤ Tk, and the
 // mask's layout ([Tq, ≥kvLen] or [B, 1|Hq, Tq, ≥kvLen]).
+// Decode scores for one chunk of keys: s[j] = Σ_d q[d] · kt[d][j] for the kKeyChunk keys of a chunk, with K
+// transposed into kt ([D][kKeyChunk], zeros past the chunk's keys): a loop over keys in vector registers,
+// with no horizontal sum per key (a dot product per key and row spent most of its time reducing).
+inline __attribute__((always_inline)) void chunk_scores_body(const float* __restrict q, const float* __restrict kt,
+                                                             int64_t D, float* __restrict s) {
+  float acc[kKeyChunk] = {};
+  for (int64_t d = 0; d < D; ++d) {
+    const float qd = q[d];
+    const float* __restrict row = kt + d * kKeyChunk;
+    for (int64_t j = 0; j < kKeyChunk; ++j) acc[j] += qd * row[j];
+  }
+  for (int64_t j = 0; j < kKeyChunk; ++j) s[j] = acc[j];
+}
+// Then the chunk's n keys as the softmax sees them: scaled, plus the mask row (when given), −inf from key
+// `live` on (causal limit) and for NaN; returns their max. In vector registers too: a scalar running max is a
+// chain of dependent instructions, 64 per chunk and row.
+inline __attribute__((always_inline)) float chunk_finish_body(float* __restrict s, int64_t n, int64_t live, float scale,
+                                                              const float* __restrict mask) {
+  const float neg_inf = -std::numeric_limits<float>::infinity();
+  for (int64_t j = 0; j < n; ++j) {
+    const float v = s[j] * scale + (mask ? mask[j] : 0.0f);
+    s[j] = j < live && v > neg_inf ? v : neg_inf;  // NaN > −inf is false: masked
+  }
+  float mx[16];
+  for (int l = 0; l < 16; ++l) mx[l] = neg_inf;
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16)
+    for (int l = 0; l < 16; ++l) mx[l] = s[j + l] > mx[l] ? s[j + l] : mx[l];
+  for (; j < n; ++j) mx[0] = s[j] > mx[0] ? s[j] : mx[0];
+  float m = neg_inf;
+  for (int l = 0; l < 16; ++l) m = mx[l] > m ? mx[l] : m;
+  return m;
+}
+
+// Then a[d] += Σ_j p[j] · vc[j][d] over the chunk's n keys (vc: the chunk's V rows as f32, [n][D]), 64 dims
+// at a time held in registers across the keys (an axpy per key and row loaded and stored a each time).
+inline __attribute__((always_inline)) void chunk_pv_body(float* __restrict a, const float* __restrict p, int64_t n,
+                                                         const float* __restrict vc, int64_t D) {
+  int64_t d0 = 0;
+  for (; d0 + 64 <= D; d0 += 64) {
+    float t[64];
+    for (int l = 0; l < 64; ++l) t[l] = a[d0 + l];
+    for (int64_t j = 0; j < n; ++j) {
+      const float pj = p[j];
+      const float* __restrict row = vc + j * D + d0;
+      for (int l = 0; l < 64; ++l) t[l] += pj * row[l];
+    }
+    for (int l = 0; l < 64; ++l) a[d0 + l] = t[l];
+  }
+  for (int64_t j = 0; j < n && d0 < D; ++j)
+    for (int64_t d = d0; d < D; ++d) a[d] += p[j] * vc[j * D + d];
+}
+
+struct ChunkFns {
+  void (*scores)(const float*, const float*, int64_t, float*);
+  float (*finish)(float*, int64_t, int64_t, float, const float*);
+  void (*pv)(float*, const float*, int64_t, const float*, int64_t);
+};
+void chunk_pv_base(float* a, const float* p, int64_t n, const float* vc, int64_t D) { chunk_pv_body(a, p, n, vc, D); }
+__attribute__((target("avx2,fma"))) void chunk_pv_avx2(float* a, const float* p, int64_t n, const float* vc, int64_t D) {
+  chunk_pv_body(a, p, n, vc, D);
+}
+__attribute__((target("avx512f"))) void chunk_pv_avx512(float* a, const float* p, int64_t n, const float* vc, int64_t D) {
+  chunk_pv_body(a, p, n, vc, D);
+}
+void chunk_scores_base(const float* q, const float* kt, int64_t D, float* s) { chunk_scores_body(q, kt, D, s); }
+__attribute__((target("avx2,fma"))) void chunk_scores_avx2(const float* q, const float* kt, int64_t D, float* s) {
+  chunk_scores_body(q, kt, D, s);
+}
+__attribute__((target("avx512f"))) void chunk_scores_avx512(const float* q, const float* kt, int64_t D, float* s) {
+  chunk_scores_body(q, kt, D, s);
+}
+float chunk_finish_base(float* s, int64_t n, int64_t live, float scale, const float* mask) {
+  return chunk_finish_body(s, n, live, scale, mask);
+}
+__attribute__((target("avx2,fma"))) float chunk_finish_avx2(float* s, int64_t n, int64_t live, float scale, const float* mask) {
+  return chunk_finish_body(s, n, live, scale, mask);
+}
+__attribute__((target("avx512f"))) float chunk_finish_avx512(float* s, int64_t n, int64_t live, float scale,
+                                                             const float* mask) {
+  return chunk_finish_body(s, n, live, scale, mask);
+}
+
 void seed_cpu_attention(OpCall& call, const AttentionArgs& args) {
   const TensorView &q = call.in[0], &k = call.in[1], &v = call.in[2], &o = call.out[0];
   const TensorView* mask = call.in.size() > 3 ? &call.in[3] : nullptr;
@@ -260,9 +297,6 @@ void seed_cpu_attention(OpCall& call, const AttentionArgs& args) {
   const int64_t mHeads = mask && mask->ndim == 4 ? mask->shape[1] : 0, mCols = mask ? mask->dim(-1) : 0;
   const int64_t group = Hq / Hkv, qBlocks = (Tq + kQBlock - 1) / kQBlock;
   const bool f32 = q.dtype == DType::F32;
-  // bf16 K/V on the avx512 path: converted in registers by the decode loop (q, k, v share one dtype).
-  const bool bf16x = q.dtype == DType::BF16 && cpu_path() >= CpuPath::Avx512;
-  const bool f32x = f32 && cpu_path() >= CpuPath::Avx512;
   const float neg_inf = -std::numeric_limits<float>::infinity();
 
   if (Tq >= 8 && cpu_features().avx2 && cpu_features().fma) {
@@ -284,8 +318,12 @@ void seed_cpu_attention(OpCall& call, const AttentionArgs& args) {
   // (1B: 8 query heads per kv head) each row of the cache is read once per token, not 8 times.
   const int64_t rowsMax = group * kQBlock;
   const bool avx512 = cpu_path() >= CpuPath::Avx512, avx2 = cpu_features().avx2 && cpu_features().fma;
+  const ChunkFns fns = avx512 ? ChunkFns{chunk_scores_avx512, chunk_finish_avx512, chunk_pv_avx512}
+                       : avx2 ? ChunkFns{chunk_scores_avx2, chunk_finish_avx2, chunk_pv_avx2}
+                              : ChunkFns{chunk_scores_base, chunk_finish_base, chunk_pv_base};
   parallel_for(B * Hkv * qBlocks, 1, [&](int64_t t0, int64_t t1) {
-    std::vector<float> qb(rowsMax * D), acc(rowsMax * D), krow(D), vrow(D), scores(rowsMax * kKeyChunk);
+    std::vector<float> qb(rowsMax * D), acc(rowsMax * D), krow(D), scores(rowsMax * kKeyChunk),
+        kt(D * kKeyChunk), vc(kKeyChunk * D);
     std::vector<float> m(rowsMax), l(rowsMax);
     std::vector<int64_t> limit(rowsMax);
     std::vector<const float*> mrow(rowsMax);
@@ -314,7 +352,13 @@ void seed_cpu_attention(OpCall& call, const AttentionArgs& args) {
       const size_t es = dtype_size(k.dtype);
       for (int64_t j0 = 0; j0 < jmax; j0 += kKeyChunk) {
         const int64_t nj = std::min(kKeyChunk, jmax - j0), nj16 = (nj + 15) / 16 * 16;
-        for (int64_t jj = 0; jj < nj; ++jj) {
+        // K of the chunk transposed (rows of one head are Hkv·D apart, a stride the hardware prefetcher does
+        // not follow, so the next rows are prefetched by hand), then every row's scores.
+        for (int64_t jj = 0; jj < kKeyChunk; ++jj) {
+          if (jj >= nj) {
+            for (int64_t d = 0; d < D; ++d) kt[d * kKeyChunk + jj] = 0.0f;
+            continue;
+          }
           const int64_t j = j0 + jj;
           const int64_t kvoff = ((b * Tk + j) * Hkv + hk) * D;
           if (j + kPrefetch < jmax) {
@@ -325,27 +369,16 @@ void seed_cpu_attention(OpCall& call, const AttentionArgs& args) {
               __builtin_prefetch(vp + line);
             }
           }
-          const float* kr = f32 || bf16x ? nullptr : (row_to_f32(k.data, k.dtype, kvoff, D, krow.data()), krow.data());
-          if (f32) kr = k.as<float>() + kvoff;
-          for (int64_t r = 0; r < rows; ++r) {
-            float s = neg_inf;
-            if (j < limit[r]) {
-              s = (bf16x   ? dot_bf16_avx512(qb.data() + r * D, static_cast<const uint16_t*>(k.data) + kvoff, D)
-                   : f32x ? dot_f32_avx512(qb.data() + r * D, kr, D)
-                          : dot_f32(qb.data() + r * D, kr, D)) *
-                  scale;
-              if (mrow[r]) s += mrow[r][j];
-              if (!(s > neg_inf)) s = neg_inf;  // NaN counts as masked
-            }
-            scores[r * kKeyChunk + jj] = s;
-          }
+          const float* kr = f32 ? k.as<float>() + kvoff : (row_to_f32(k.data, k.dtype, kvoff, D, krow.data()), krow.data());
+          for (int64_t d = 0; d < D; ++d) kt[d * kKeyChunk + jj] = kr[d];
         }
-        // Per row: the running max, the rescale, then the chunk's probabilities in place (masked keys 0).
+        // Per row: the scores, the running max, the rescale, then the chunk's probabilities in place (masked
+        // keys 0).
         for (int64_t r = 0; r < rows; ++r) {
           float* sc = scores.data() + r * kKeyChunk;
+          fns.scores(qb.data() + r * D, kt.data(), D, sc);
+          const float cmax = fns.finish(sc, nj, limit[r] - j0, scale, mrow[r] ? mrow[r] + j0 : nullptr);
           for (int64_t jj = nj; jj < nj16; ++jj) sc[jj] = neg_inf;  // the vector exp's tail
-          float cmax = neg_inf;
-          for (int64_t jj = 0; jj < nj; ++jj) cmax = std::max(cmax, sc[jj]);
           if (cmax == neg_inf) {  // the whole chunk is masked for this row
             std::fill(sc, sc + nj, 0.0f);
             continue;
@@ -364,23 +397,12 @@ void seed_cpu_attention(OpCall& call, const AttentionArgs& args) {
               l[r] += sc[jj];
             }
         }
-        // acc_r += p_r,j · v_j, each V row loaded once for all rows.
+        // acc_r += Σ_j p_r,j · v_j: the chunk's V rows as f32 once, then every row against them.
         for (int64_t jj = 0; jj < nj; ++jj) {
           const int64_t kvoff = ((b * Tk + j0 + jj) * Hkv + hk) * D;
-          const float* vr = nullptr;
-          for (int64_t r = 0; r < rows; ++r) {
-            const float p = scores[r * kKeyChunk + jj];
-            if (p == 0.0f) continue;  // masked (or underflowed): adds nothing
-            float* a = acc.data() + r * D;
-            if (bf16x) {
-              axpy_bf16_avx512(a, p, static_cast<const uint16_t*>(v.data) + kvoff, D);
-              continue;
-            }
-            if (!vr) vr = f32 ? v.as<float>() + kvoff : (row_to_f32(v.data, v.dtype, kvoff, D, vrow.data()), vrow.data());
-            if (f32x) axpy_f32_avx512(a, p, vr, D);
-            else scale_axpy_f32(a, 1.0f, p, vr, D);
-          }
+          row_to_f32(v.data, v.dtype, kvoff, D, vc.data() + jj * D);
         }
+        for (int64_t r = 0; r < rows; ++r) fns.pv(acc.data() + r * D, scores.data() + r * kKeyChunk, nj, vc.data(), D);
       }
       for (int64_t r = 0; r < rows; ++r) {
         const float inv = l[r] > 0 ? 1.0f / l[r] : 0.0f;  // every key masked: zeros
