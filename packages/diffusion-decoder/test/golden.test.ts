@@ -273,7 +273,8 @@ describe.skipIf(!present)('tiny unCLIP folder vs the PyTorch reference', () => {
   /** The empty prompt's text context [1, 77, 32] as the pipeline gets it. */
   const emptyContext = () => f32('text.context').subarray(0, 77 * 32);
 
-  it('UNet first call (t = 801, both CFG halves) matches', async () => {
+  /** The first UNet call (t = 801, both CFG halves) on the reference's inputs: its output [2, 4, H, W]. */
+  async function firstCall(): Promise<Float32Array> {
     const c = decoder.configs;
     const loaded = await loadDecoder(MODEL, { dtype: 'f32' });
     try {
@@ -284,11 +285,16 @@ describe.skipIf(!present)('tiny unCLIP folder vs the PyTorch reference', () => {
         return unetForward(c.unet, loaded.unet, ops.concat([x, x], 0), 801, ops.concat([ctx, ctx], 0), labels);
       });
       expect(out.shape).toEqual([2, 4, H, W]);
-      expectClose('unet.first_call', (await out.data()) as Float32Array);
+      const values = (await out.data()) as Float32Array;
       out.dispose();
+      return values;
     } finally {
       loaded.dispose();
     }
+  }
+
+  it('UNet first call (t = 801, both CFG halves) matches', async () => {
+    expectClose('unet.first_call', await firstCall());
   });
 
   /** generate() with the reference's inputs; the latents after every step, and the final decoded image. */
@@ -358,20 +364,7 @@ describe.skipIf(!present)('tiny unCLIP folder vs the PyTorch reference', () => {
   it('with every 3×3 convolution by Winograd F(2,3): the first UNet call, PNDM latents and the VAE decode match', async () => {
     await setConvAlgorithm('winograd');
     try {
-      const c = decoder.configs;
-      const loaded = await loadDecoder(MODEL, { dtype: 'f32' });
-      try {
-        const out = scope(() => {
-          const x = tensor(f32('inputs.latents'), [1, 4, H, W]);
-          const ctx = tensor(emptyContext(), [1, 77, 32]);
-          const labels = tensor(f32('cond.nl0'), [2, 64]);
-          return unetForward(c.unet, loaded.unet, ops.concat([x, x], 0), 801, ops.concat([ctx, ctx], 0), labels);
-        });
-        expectClose('unet.first_call', (await out.data()) as Float32Array);
-        out.dispose();
-      } finally {
-        loaded.dispose();
-      }
+      expectClose('unet.first_call', await firstCall());
       const { steps } = await run('pndm', 0);
       for (const [i, x] of steps.entries()) expectClose('pndm.nl0.latents', x, i * size);
       const { raw, image } = await decode(f32('pndm.nl0.latents').subarray(5 * size, 6 * size));
