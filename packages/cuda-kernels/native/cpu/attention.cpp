@@ -28,6 +28,7 @@ namespace {
 constexpr int64_t kQBlock = 4;     // queries sharing each key/value load
 constexpr int64_t kKeyChunk = 64;  // keys per online-softmax step
 constexpr int64_t kPrefetch = 12;   // rows ahead to prefetch
+constexpr int64_t kSharedRows = 4;  // decode rows from which K is transposed per chunk (measured: 1 row was 2× slower)
 
 struct PrefillArgs {
   const TensorView *q, *k, *v, *o, *mask;
@@ -80,6 +81,53 @@ __attribute__((target("avx512f"))) float exp_row_avx512(float* sc, int64_t n, fl
     sum = _mm512_add_ps(sum, pv);
   }
   return _mm512_reduce_add_ps(sum);
+}
+
+// Decode helpers on the avx512 path for bf16 K/V rows, converted in registers (no row copy): q·k and
+// acc += p·v. n is any length.
+__attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m512 bf16x16(const uint16_t* p, __mmask16 m) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
+}
+__attribute__((target("avx512f,avx512bw,avx512vl"))) float dot_bf16_avx512(const float* q, const uint16_t* k, int64_t n) {
+  __m512 s0 = _mm512_setzero_ps(), s1 = s0;
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), bf16x16(k + i, 0xffff), s0);
+    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16), bf16x16(k + i + 16, 0xffff), s1);
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 m = static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
+    s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + i), bf16x16(k + i, m), s0);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void axpy_bf16_avx512(float* acc, float p, const uint16_t* v, int64_t n) {
+  const __m512 vp = _mm512_set1_ps(p);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(acc + i, m, _mm512_fmadd_ps(vp, bf16x16(v + i, m), _mm512_maskz_loadu_ps(m, acc + i)));
+  }
+}
+
+__attribute__((target("avx512f"))) float dot_f32_avx512(const float* q, const float* k, int64_t n) {
+  __m512 s0 = _mm512_setzero_ps(), s1 = s0;
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), _mm512_loadu_ps(k + i), s0);
+    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16), _mm512_loadu_ps(k + i + 16), s1);
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 m = static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
+    s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + i), _mm512_maskz_loadu_ps(m, k + i), s0);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+__attribute__((target("avx512f"))) void axpy_f32_avx512(float* acc, float p, const float* v, int64_t n) {
+  const __m512 vp = _mm512_set1_ps(p);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(acc + i, m, _mm512_fmadd_ps(vp, _mm512_maskz_loadu_ps(m, v + i), _mm512_maskz_loadu_ps(m, acc + i)));
+  }
 }
 
 // Queries i0 .. i0 + nq (nq ≤ f.mq) of head h in batch b.
@@ -318,11 +366,12 @@ void seed_cpu_attention(OpCall& call, const AttentionArgs& args) {
   // (1B: 8 query heads per kv head) each row of the cache is read once per token, not 8 times.
   const int64_t rowsMax = group * kQBlock;
   const bool avx512 = cpu_path() >= CpuPath::Avx512, avx2 = cpu_features().avx2 && cpu_features().fma;
+  const bool bf16x = q.dtype == DType::BF16 && avx512;  // bf16 K/V converted in registers on the few-rows path
   const ChunkFns fns = avx512 ? ChunkFns{chunk_scores_avx512, chunk_finish_avx512, chunk_pv_avx512}
                        : avx2 ? ChunkFns{chunk_scores_avx2, chunk_finish_avx2, chunk_pv_avx2}
                               : ChunkFns{chunk_scores_base, chunk_finish_base, chunk_pv_base};
   parallel_for(B * Hkv * qBlocks, 1, [&](int64_t t0, int64_t t1) {
-    std::vector<float> qb(rowsMax * D), acc(rowsMax * D), krow(D), scores(rowsMax * kKeyChunk),
+    std::vector<float> qb(rowsMax * D), acc(rowsMax * D), krow(D), vrow(D), scores(rowsMax * kKeyChunk),
         kt(D * kKeyChunk), vc(kKeyChunk * D);
     std::vector<float> m(rowsMax), l(rowsMax);
     std::vector<int64_t> limit(rowsMax);
@@ -332,6 +381,7 @@ void seed_cpu_attention(OpCall& call, const AttentionArgs& args) {
       const int64_t nq = std::min(kQBlock, Tq - i0), rows = group * nq;
       // Row r is query i0 + r % nq of query head hk·group + r / nq.
       auto head = [&](int64_t r) { return hk * group + r / nq; };
+      const bool shared = rows >= kSharedRows;
       int64_t jmax = 0;
       for (int64_t r = 0; r < rows; ++r) {
         const int64_t i = i0 + r % nq, h = head(r);
@@ -352,9 +402,11 @@ void seed_cpu_attention(OpCall& call, const AttentionArgs& args) {
       const size_t es = dtype_size(k.dtype);
       for (int64_t j0 = 0; j0 < jmax; j0 += kKeyChunk) {
         const int64_t nj = std::min(kKeyChunk, jmax - j0), nj16 = (nj + 15) / 16 * 16;
-        // K of the chunk transposed (rows of one head are Hkv·D apart, a stride the hardware prefetcher does
-        // not follow, so the next rows are prefetched by hand), then every row's scores.
-        for (int64_t jj = 0; jj < kKeyChunk; ++jj) {
+        // Raw scores q·k. With kSharedRows rows or more (grouped-query heads, query blocks) K of the chunk is
+        // transposed once and each row's scores are a loop over keys in vector registers; with fewer, a dot
+        // product per key and row (the transposition would cost as much as it saves). Rows of one head are
+        // Hkv·D apart, a stride the hardware prefetcher does not follow, so the next rows are prefetched by hand.
+        for (int64_t jj = 0; jj < (shared ? kKeyChunk : nj); ++jj) {
           if (jj >= nj) {
             for (int64_t d = 0; d < D; ++d) kt[d * kKeyChunk + jj] = 0.0f;
             continue;
@@ -369,14 +421,23 @@ void seed_cpu_attention(OpCall& call, const AttentionArgs& args) {
               __builtin_prefetch(vp + line);
             }
           }
+          if (!shared && bf16x) {
+            const uint16_t* kb = static_cast<const uint16_t*>(k.data) + kvoff;
+            for (int64_t r = 0; r < rows; ++r) scores[r * kKeyChunk + jj] = dot_bf16_avx512(qb.data() + r * D, kb, D);
+            continue;
+          }
           const float* kr = f32 ? k.as<float>() + kvoff : (row_to_f32(k.data, k.dtype, kvoff, D, krow.data()), krow.data());
-          for (int64_t d = 0; d < D; ++d) kt[d * kKeyChunk + jj] = kr[d];
+          if (shared)
+            for (int64_t d = 0; d < D; ++d) kt[d * kKeyChunk + jj] = kr[d];
+          else
+            for (int64_t r = 0; r < rows; ++r)
+              scores[r * kKeyChunk + jj] = avx512 ? dot_f32_avx512(qb.data() + r * D, kr, D) : dot_f32(qb.data() + r * D, kr, D);
         }
         // Per row: the scores, the running max, the rescale, then the chunk's probabilities in place (masked
         // keys 0).
         for (int64_t r = 0; r < rows; ++r) {
           float* sc = scores.data() + r * kKeyChunk;
-          fns.scores(qb.data() + r * D, kt.data(), D, sc);
+          if (shared) fns.scores(qb.data() + r * D, kt.data(), D, sc);
           const float cmax = fns.finish(sc, nj, limit[r] - j0, scale, mrow[r] ? mrow[r] + j0 : nullptr);
           for (int64_t jj = nj; jj < nj16; ++jj) sc[jj] = neg_inf;  // the vector exp's tail
           if (cmax == neg_inf) {  // the whole chunk is masked for this row
@@ -397,12 +458,32 @@ void seed_cpu_attention(OpCall& call, const AttentionArgs& args) {
               l[r] += sc[jj];
             }
         }
-        // acc_r += Σ_j p_r,j · v_j: the chunk's V rows as f32 once, then every row against them.
+        // acc_r += Σ_j p_r,j · v_j: shared, the chunk's V rows as f32 once, then each row against them with its
+        // accumulator in registers; else an axpy per key and row from the V rows where they are.
+        if (shared) {
+          for (int64_t jj = 0; jj < nj; ++jj) {
+            const int64_t kvoff = ((b * Tk + j0 + jj) * Hkv + hk) * D;
+            row_to_f32(v.data, v.dtype, kvoff, D, vc.data() + jj * D);
+          }
+          for (int64_t r = 0; r < rows; ++r) fns.pv(acc.data() + r * D, scores.data() + r * kKeyChunk, nj, vc.data(), D);
+          continue;
+        }
         for (int64_t jj = 0; jj < nj; ++jj) {
           const int64_t kvoff = ((b * Tk + j0 + jj) * Hkv + hk) * D;
-          row_to_f32(v.data, v.dtype, kvoff, D, vc.data() + jj * D);
+          const float* vr = nullptr;
+          for (int64_t r = 0; r < rows; ++r) {
+            const float p = scores[r * kKeyChunk + jj];
+            if (p == 0.0f) continue;  // masked (or underflowed): adds nothing
+            float* a = acc.data() + r * D;
+            if (bf16x) {
+              axpy_bf16_avx512(a, p, static_cast<const uint16_t*>(v.data) + kvoff, D);
+              continue;
+            }
+            if (!vr) vr = f32 ? v.as<float>() + kvoff : (row_to_f32(v.data, v.dtype, kvoff, D, vrow.data()), vrow.data());
+            if (avx512) axpy_f32_avx512(a, p, vr, D);
+            else scale_axpy_f32(a, 1.0f, p, vr, D);
+          }
         }
-        for (int64_t r = 0; r < rows; ++r) fns.pv(acc.data() + r * D, scores.data() + r * kKeyChunk, nj, vc.data(), D);
       }
       for (int64_t r = 0; r < rows; ++r) {
         const float inv = l[r] > 0 ? 1.0f / l[r] : 0.0f;  // every key masked: zeros
