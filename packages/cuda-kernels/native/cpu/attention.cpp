@@ -28,7 +28,7 @@ namespace {
 constexpr int64_t kQBlock = 4;     // queries sharing each key/value load
 constexpr int64_t kKeyChunk = 64;  // keys per online-softmax step
 constexpr int64_t kPrefetch = 12;   // rows ahead to prefetch
-constexpr int64_t kSharedRows = 4;  // decode rows from which K is transposed per chunk (measured: 1 row was 2× slower)
+constexpr int64_t kSharedRows = 4;  // decode rows from which K is transposed per chunk (bf16, 1 row: 2× slower)
 
 struct PrefillArgs {
   const TensorView *q, *k, *v, *o, *mask;
@@ -315,36 +315,40 @@ inline __attribute__((always_inline)) float chunk_finish_body(float* __restrict 
   return m;
 }
 
-// Then a[d] += Σ_j p[j] · vc[j][d] over the chunk's n keys (vc: the chunk's V rows as f32, [n][D]), 64 dims
-// at a time held in registers across the keys (an axpy per key and row loaded and stored a each time).
+// Then a[d] += Σ_j p[j] · vc[j·ldv + d] over the chunk's n keys (vc: the chunk's V rows as f32, ldv apart),
+// 64 dims at a time held in registers across the keys (an axpy per key and row loaded and stored a each time).
 inline __attribute__((always_inline)) void chunk_pv_body(float* __restrict a, const float* __restrict p, int64_t n,
-                                                         const float* __restrict vc, int64_t D) {
+                                                         const float* __restrict vc, int64_t ldv, int64_t D) {
   int64_t d0 = 0;
   for (; d0 + 64 <= D; d0 += 64) {
     float t[64];
     for (int l = 0; l < 64; ++l) t[l] = a[d0 + l];
     for (int64_t j = 0; j < n; ++j) {
       const float pj = p[j];
-      const float* __restrict row = vc + j * D + d0;
+      const float* __restrict row = vc + j * ldv + d0;
       for (int l = 0; l < 64; ++l) t[l] += pj * row[l];
     }
     for (int l = 0; l < 64; ++l) a[d0 + l] = t[l];
   }
   for (int64_t j = 0; j < n && d0 < D; ++j)
-    for (int64_t d = d0; d < D; ++d) a[d] += p[j] * vc[j * D + d];
+    for (int64_t d = d0; d < D; ++d) a[d] += p[j] * vc[j * ldv + d];
 }
 
 struct ChunkFns {
   void (*scores)(const float*, const float*, int64_t, float*);
   float (*finish)(float*, int64_t, int64_t, float, const float*);
-  void (*pv)(float*, const float*, int64_t, const float*, int64_t);
+  void (*pv)(float*, const float*, int64_t, const float*, int64_t, int64_t);
 };
-void chunk_pv_base(float* a, const float* p, int64_t n, const float* vc, int64_t D) { chunk_pv_body(a, p, n, vc, D); }
-__attribute__((target("avx2,fma"))) void chunk_pv_avx2(float* a, const float* p, int64_t n, const float* vc, int64_t D) {
-  chunk_pv_body(a, p, n, vc, D);
+void chunk_pv_base(float* a, const float* p, int64_t n, const float* vc, int64_t ldv, int64_t D) {
+  chunk_pv_body(a, p, n, vc, ldv, D);
 }
-__attribute__((target("avx512f"))) void chunk_pv_avx512(float* a, const float* p, int64_t n, const float* vc, int64_t D) {
-  chunk_pv_body(a, p, n, vc, D);
+__attribute__((target("avx2,fma"))) void chunk_pv_avx2(float* a, const float* p, int64_t n, const float* vc, int64_t ldv,
+                                                       int64_t D) {
+  chunk_pv_body(a, p, n, vc, ldv, D);
+}
+__attribute__((target("avx512f"))) void chunk_pv_avx512(float* a, const float* p, int64_t n, const float* vc, int64_t ldv,
+                                                        int64_t D) {
+  chunk_pv_body(a, p, n, vc, ldv, D);
 }
 void chunk_scores_base(const float* q, const float* kt, int64_t D, float* s) { chunk_scores_body(q, kt, D, s); }
 __attribute__((target("avx2,fma"))) void chunk_scores_avx2(const float* q, const float* kt, int64_t D, float* s) {
@@ -504,11 +508,13 @@ void seed_cpu_attention(OpCall& call, const AttentionArgs& args) {
         // acc_r += Σ_j p_r,j · v_j: shared, the chunk's V rows as f32 once, then each row against them with its
         // accumulator in registers; else an axpy per key and row from the V rows where they are.
         if (shared) {
-          for (int64_t jj = 0; jj < nj; ++jj) {
-            const int64_t kvoff = ((b * Tk + j0 + jj) * Hkv + hk) * D;
-            row_to_f32(v.data, v.dtype, kvoff, D, vc.data() + jj * D);
-          }
-          for (int64_t r = 0; r < rows; ++r) fns.pv(acc.data() + r * D, scores.data() + r * kKeyChunk, nj, vc.data(), D);
+          const int64_t base = ((b * Tk + j0) * Hkv + hk) * D;
+          const float* vrows = f32 ? v.as<float>() + base : vc.data();  // f32 V is read where it is
+          const int64_t ldv = f32 ? rowStride : D;
+          if (!f32)
+            for (int64_t jj = 0; jj < nj; ++jj) row_to_f32(v.data, v.dtype, base + jj * rowStride, D, vc.data() + jj * D);
+          for (int64_t r = 0; r < rows; ++r)
+            fns.pv(acc.data() + r * D, scores.data() + r * kKeyChunk, nj, vrows, ldv, D);
           continue;
         }
         for (int64_t jj = 0; jj < nj; ++jj) {
