@@ -249,8 +249,6 @@ __attribute__((target("avx2,fma"))) void attend_flash(const PrefillArgs& a, cons
 }
 }
 
-// check_attention has established the shapes, the kv heads dividing the query heads, kvLen ≤ Tk, and the
-// mask's layout ([Tq, ≥kvLen] or [B, 1|Hq, Tq, ≥kvLen]).
 // Decode scores for one chunk of keys: s[j] = Σ_d q[d] · kt[d][j] for the kKeyChunk keys of a chunk, with K
 // transposed into kt ([D][kKeyChunk], zeros past the chunk's keys): a loop over keys in vector registers,
 // with no horizontal sum per key (a dot product per key and row spent most of its time reducing).
@@ -368,6 +366,8 @@ __attribute__((target("avx512f"))) float chunk_finish_avx512(float* s, int64_t n
   return chunk_finish_body(s, n, live, scale, mask);
 }
 
+// check_attention has established the shapes, the kv heads dividing the query heads, kvLen ≤ Tk, and the
+// mask's layout ([Tq, ≥kvLen] or [B, 1|Hq, Tq, ≥kvLen]).
 void seed_cpu_attention(OpCall& call, const AttentionArgs& args) {
   const TensorView &q = call.in[0], &k = call.in[1], &v = call.in[2], &o = call.out[0];
   const TensorView* mask = call.in.size() > 3 ? &call.in[3] : nullptr;
