@@ -440,7 +440,7 @@ async function benchDevice(device: Device): Promise<void> {
   });
 
   // The models' prefill shapes: 512 tokens through LLaMA-7B's MLP projection (f32 weights, and q8 weights,
-  // which take the int8 kernel where the CPU has AVX-512 VNNI), and the ViT-g MLP over its 257 tokens.
+  // which take the int8 kernel on every SIMD path), and the ViT-g MLP over its 257 tokens.
   for (const [label, M, K, Nout, wd] of [
     ['gemm f32 512×4096→11008 (linear, LLaMA-7B prefill)', 512, 4096, 11008, 'f32'],
     ['gemm f32 257×1408→6144 (linear, ViT-g MLP)', 257, 1408, 6144, 'f32'],

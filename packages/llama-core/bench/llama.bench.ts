@@ -5,9 +5,18 @@
  * this machine's measured copy bandwidth).
  *
  *   pnpm --filter @seed/llama-core bench [--json] [--sizes 100m,1b] [--dtype q8|f32] [--profile]
+ *                                        [--llama-cpu best|haswell|…] [--help]
  *
  * --profile adds, on stderr, where the time of one more prefill and of DECODE more decoded tokens goes (CPU
  * kernels by op and input shapes, @seed/cuda-kernels profileDuring).
+ *
+ * --llama-cpu caps the CPU build of llama.cpp: node-llama-cpp ships one ggml CPU backend per x86 level and ggml
+ * loads the best this CPU runs (sapphirerapids, AVX-512 + AMX, on an AVX-512 machine), so seed's AVX2 path would
+ * meet llama.cpp's AVX-512 one. `--llama-cpu haswell` (AVX2, FMA, F16C; no AVX-512, no AVX-VNNI) loads
+ * node-llama-cpp from a temporary copy that holds no variant above it (see llama-cpu-variant.ts). It defaults to
+ * haswell when SEED_CPU_PATH=avx2 and to best (ggml's own pick) otherwise; the header names the variant loaded:
+ *
+ *   SEED_CPU_PATH=avx2 pnpm --filter @seed/llama-core bench --sizes 100m
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,9 +33,15 @@ import {
   runtimeInfo,
   setCpuThreads,
 } from '@seed/cuda-kernels';
-import { getLlama } from 'node-llama-cpp';
 import { KvCache, LlamaModel, llamaWeightSpecs, parseLlamaConfig } from '../src/index.js';
 import { type TinyConfig, tinyHfConfig, writeTinyGguf } from '../test/helpers/tiny-llama.js';
+import {
+  defaultLlamaCpu,
+  importNodeLlamaCpp,
+  LLAMA_CPU_CHOICES,
+  loadedLlamaCpuVariant,
+  type NodeLlamaCpp,
+} from './llama-cpu-variant.js';
 
 const THREADS = 2;
 const PREFILL = 512;
@@ -67,6 +82,23 @@ const arg = (name: string, dflt: string) => {
 const sizes = arg('--sizes', '100m,1b').split(',');
 const dtype = arg('--dtype', 'q8') as 'q8' | 'f32';
 const profile = args.includes('--profile');
+const llamaCpu = arg('--llama-cpu', defaultLlamaCpu());
+
+const HELP = `usage: pnpm --filter @seed/llama-core bench [options]
+  --json               one JSON object per line (a header, then one per row) instead of the table
+  --sizes LIST         model sizes, comma-separated: ${Object.keys(SIZES).join(', ')} (default 100m,1b)
+  --dtype q8|f32       weight precision: seed's int8 rows against llama.cpp's Q8_0, or f32 (default q8)
+  --profile            on stderr, where the time of one more prefill and of ${DECODE} more decoded tokens goes
+  --llama-cpu VARIANT  the highest llama.cpp (ggml) CPU variant node-llama-cpp may load, or best to let ggml pick
+                       (default haswell when SEED_CPU_PATH=avx2, else best; here ${llamaCpu}); one of
+                       ${LLAMA_CPU_CHOICES.join(' ')}
+  --help               this text
+SEED_CPU_PATH=scalar|avx2|avx512|amx caps seed's CPU kernels.`;
+
+/** node-llama-cpp, imported once: from a copy with the CPU variants above --llama-cpu removed, unless 'best'. */
+let nodeLlamaCpp: Promise<NodeLlamaCpp> | undefined;
+/** The ggml CPU variant llama.cpp loaded (from /proc/self/maps once a model is loaded), for the header and rows. */
+let llamaCpuLoaded = 'not loaded';
 
 function randomWeights(c: TinyConfig): Map<string, { shape: number[]; data: Float32Array }> {
   let s = 12345;
@@ -89,7 +121,7 @@ function randomWeights(c: TinyConfig): Map<string, { shape: number[]; data: Floa
 interface Row {
   name: string;
   engine: 'seed' | 'llama.cpp' | 'roofline';
-  /** seed's CPU kernel path (SEED_CPU_PATH caps it); llama.cpp picks its own (its best on this CPU). */
+  /** seed's CPU kernel path (SEED_CPU_PATH caps it), or llama.cpp's ggml CPU variant (--llama-cpu caps it). */
   path?: string;
   median_ms: number;
   tokens_per_s: number;
@@ -98,7 +130,8 @@ interface Row {
 }
 const rows: Row[] = [];
 const emit = (partial: Row) => {
-  const r: Row = { ...partial, path: partial.engine === 'seed' ? runtimeInfo().simd : undefined };
+  const path = { seed: runtimeInfo().simd, 'llama.cpp': llamaCpuLoaded, roofline: undefined }[partial.engine];
+  const r: Row = { ...partial, path };
   rows.push(r);
   if (json) console.log(JSON.stringify(r));
 };
@@ -176,8 +209,11 @@ async function benchSize(label: string, c: TinyConfig, ceilings: CpuCeilings): P
   loaded.dispose();
 
   // ---- llama.cpp ----
+  nodeLlamaCpp ??= importNodeLlamaCpp(llamaCpu);
+  const { getLlama } = await nodeLlamaCpp;
   const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' as never });
   const nlcModel = await llama.loadModel({ modelPath: gguf });
+  llamaCpuLoaded = loadedLlamaCpuVariant();
   const refPrefill: number[] = [];
   const refDecode: number[] = [];
   for (let rep = 0; rep < 3; rep++) {
@@ -263,25 +299,37 @@ async function benchSize(label: string, c: TinyConfig, ceilings: CpuCeilings): P
 
 /** seed's CPU path, every path this CPU has, and its features. */
 const cpuHeader = () => `seed ${cpuPathSummary()}`;
+/** The llama.cpp CPU variant that ran, and the cap asked for (it may run lower, on a CPU without that variant). */
+const llamaCpuHeader = () => `llama.cpp cpu variant: ${llamaCpuLoaded} (--llama-cpu ${llamaCpu})`;
 
 async function main(): Promise<void> {
+  if (args.includes('--help')) {
+    console.log(HELP);
+    return;
+  }
+  if (!LLAMA_CPU_CHOICES.includes(llamaCpu))
+    throw new Error(`--llama-cpu ${llamaCpu}: expected one of ${LLAMA_CPU_CHOICES.join(', ')}`);
   setCpuThreads(THREADS);
-  if (json) console.log(JSON.stringify({ header: cpuHeader(), path: runtimeInfo().simd }));
+  // The variant llama.cpp loads is known only once it has loaded a model: the JSON rows carry it as their path.
+  if (json) console.log(JSON.stringify({ header: cpuHeader(), path: runtimeInfo().simd, llama_cpu: llamaCpu }));
   const ceilings = await measureCpuCeilings(300);
   for (const s of sizes) {
     const c = SIZES[s];
     if (!c) throw new Error(`unknown size ${s} (expected ${Object.keys(SIZES).join(', ')})`);
     await benchSize(s, c, ceilings);
   }
-  if (!json) {
+  if (json) {
+    console.log(JSON.stringify({ header: llamaCpuHeader(), llama_cpu: llamaCpu, llama_cpu_loaded: llamaCpuLoaded }));
+  } else {
     console.log(cpuHeader());
+    console.log(llamaCpuHeader());
     console.log(
       `threads ${THREADS}, ${dtype} weights, measured copy bandwidth ${ceilings.copyGBps.toFixed(1)} GB/s (read+write), read bandwidth ${ceilings.readGBps.toFixed(1)} GB/s`,
     );
     console.log(
       [
         'benchmark'.padEnd(26),
-        'engine'.padEnd(16),
+        'engine'.padEnd(24),
         'ms'.padStart(9),
         'tok/s'.padStart(9),
         'ratio'.padStart(7),
@@ -292,7 +340,7 @@ async function main(): Promise<void> {
       console.log(
         [
           r.name.padEnd(26),
-          (r.path ? `${r.engine} ${r.path}` : r.engine).padEnd(16),
+          (r.path ? `${r.engine} ${r.path}` : r.engine).padEnd(24),
           r.median_ms.toFixed(2).padStart(9),
           r.tokens_per_s.toFixed(1).padStart(9),
           (r.ratio === null ? '' : r.ratio.toFixed(2)).padStart(7),

@@ -661,7 +661,8 @@ void gemv(const float* x, int64_t rows, const WeightView& w, float* y, bool para
 }
 
 // ---------------------------------------------------------------------------------------------------
-// int8 GEMM for q8 weights (prefill with AVX-512 VNNI or AMX-INT8): C[m, n] = s_w[n] · Σ_b d[m, b] · Σ_{k∈b} q_x[m, k]·q_w[n, k].
+// int8 GEMM for q8 weights (prefill with AVX-512 VNNI, AMX-INT8 or AVX2 maddubs):
+//   C[m, n] = s_w[n] · Σ_b d[m, b] · Σ_{k∈b} q_x[m, k]·q_w[n, k].
 //
 // The activations are quantized per block of kQB along K (per row): d = max|x| / 127, q_x = round(x / d) (nearest
 // even) in [-127, 127]; the weights are q8's int8 values with their per-row scale s_w. VNNI's vpdpbusd multiplies
@@ -871,26 +872,138 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void q8_tile_vnn
 }
 static_assert(kQB == 32 && kQNR == 32 && kQMR == 6, "q8_tile_vnni is written for 6×32 tiles over blocks of 32");
 
+// AVX2 without VNNI (maddubs): the same integer sums from vpmaddubsw, which multiplies unsigned by signed bytes
+// into int16 pairs that saturate. So the unsigned operand is |q_w| (the weights, up to 128: a -128 in a file is
+// still exact) and the signed one q_x·sign(q_w) (|q_x| ≤ 127, so negating it never overflows); a pair is at most
+// 2·128·127 = 32512 < 2^15, never saturated, and vpmaddwd against ones widens the pairs into int32 sums.
+// A is stored as q_x (no offset, comp unused) in tiles of kQMR2 rows; the kernel computes 4 × 32 outputs as
+// two 4×16 halves of the panel: 8 int32 block sums + |b|, b for two column vectors + the broadcast + a
+// temporary + ones = 15 of the 16 registers, so the f32 accumulators live in an L1 array (one fold per block).
+constexpr int64_t kQMR2 = 4;
+
+__attribute__((target("avx2,fma"))) void quantize_rows_avx2(const float* A, int64_t K, int64_t nb, int64_t mr,
+                                                           int64_t m0, int64_t m1, int8_t* aq, float* ad) {
+  const __m256 lim = _mm256_set1_ps(127.0f), nlim = _mm256_set1_ps(-127.0f);
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  // packs_epi32/epi16 interleave the 128-bit lanes; this puts the 8 groups of 4 bytes back in order.
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  for (int64_t m = m0; m < m1; ++m) {
+    const int64_t t = m / mr, r = m % mr;
+    for (int64_t b = 0; b < nb; ++b) {
+      const int64_t k0 = b * kQB, n = std::min(kQB, K - k0);
+      const float* x = A + m * K + k0;
+      // Masked loads: the tail of the last block reads nothing past the row and counts as zeros.
+      __m256 v[4];
+      for (int i = 0; i < 4; ++i)
+        if (n == kQB) v[i] = _mm256_loadu_ps(x + 8 * i);
+        else if (8 * i >= n) v[i] = _mm256_setzero_ps();
+        else v[i] = _mm256_maskload_ps(x + 8 * i, _mm256_cmpgt_epi32(_mm256_set1_epi32(int32_t(n - 8 * i)), lanes));
+      __m256 mx = _mm256_max_ps(_mm256_max_ps(_mm256_and_ps(v[0], abs_mask), _mm256_and_ps(v[1], abs_mask)),
+                                _mm256_max_ps(_mm256_and_ps(v[2], abs_mask), _mm256_and_ps(v[3], abs_mask)));
+      __m128 h = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
+      h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+      h = _mm_max_ss(h, _mm_movehdup_ps(h));
+      const float amax = _mm_cvtss_f32(h);
+      const float d = amax / 127.0f, id = amax > 0 ? 127.0f / amax : 0.0f;
+      const __m256 vid = _mm256_set1_ps(id);
+      __m256i q[4];
+      // Round to nearest even (the default MXCSR mode), like std::nearbyint in the scalar twin.
+      for (int i = 0; i < 4; ++i)
+        q[i] = _mm256_cvtps_epi32(_mm256_min_ps(lim, _mm256_max_ps(nlim, _mm256_mul_ps(v[i], vid))));
+      const __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(aq + ((t * nb + b) * mr + r) * kQB),
+                          _mm256_permutevar8x32_epi32(p, order));
+      ad[(t * nb + b) * mr + r] = d;
+    }
+  }
+}
+static_assert(kQB == 32, "quantize_rows_avx2 is written for blocks of 32");
+
+#define SEED_Q8M_ROW(r) \
+  { \
+    const __m256i av = _mm256_set1_epi32(load_i32(a + r * kQB + 4 * g)); \
+    i##r##_0 = _mm256_add_epi32(i##r##_0, _mm256_madd_epi16(_mm256_maddubs_epi16(u0, _mm256_sign_epi8(av, b0)), ones)); \
+    i##r##_1 = _mm256_add_epi32(i##r##_1, _mm256_madd_epi16(_mm256_maddubs_epi16(u1, _mm256_sign_epi8(av, b1)), ones)); \
+    __asm__("" : "+x"(i##r##_0), "+x"(i##r##_1)); /* row by row: GCC interleaving the rows spilled sums */ \
+  }
+#define SEED_Q8M_FOLD(r) \
+  { \
+    const __m256 dv = _mm256_set1_ps(dsc[r]); \
+    _mm256_store_ps(f + 16 * r, _mm256_fmadd_ps(_mm256_cvtepi32_ps(i##r##_0), dv, _mm256_load_ps(f + 16 * r))); \
+    _mm256_store_ps(f + 16 * r + 8, _mm256_fmadd_ps(_mm256_cvtepi32_ps(i##r##_1), dv, _mm256_load_ps(f + 16 * r + 8))); \
+  }
+
+inline int32_t load_i32(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// One 4×16 half: columns [16·half, 16·half + 16) of the panel. f: the f32 sums [4][16], in memory (the caller's
+// array, so the compiler keeps the int32 sums, not these, in registers).
+__attribute__((target("avx2,fma"))) void q8_half_avx2(const int8_t* aq, const float* ad, const int8_t* bp, int64_t nb,
+                                                     int64_t half, const float* ws, float* f, float* c, int64_t ldc) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  std::fill(f, f + kQMR2 * 16, 0.0f);
+  for (int64_t b = 0; b < nb; ++b) {
+    const int8_t* a = aq + b * kQMR2 * kQB;
+    const int8_t* B = bp + b * kQB * kQNR + half * 64;
+    const float* dsc = ad + b * kQMR2;
+    __m256i i0_0 = _mm256_setzero_si256(), i0_1 = i0_0, i1_0 = i0_0, i1_1 = i0_0, i2_0 = i0_0, i2_1 = i0_0,
+            i3_0 = i0_0, i3_1 = i0_0;
+    for (int64_t g = 0; g < kQB / 4; ++g) {
+      const __m256i b0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(B + g * kQNR * 4));
+      const __m256i b1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(B + g * kQNR * 4 + 32));
+      const __m256i u0 = _mm256_abs_epi8(b0), u1 = _mm256_abs_epi8(b1);  // abs(-128) is 0x80 = 128 unsigned
+      SEED_Q8M_ROW(0)
+      SEED_Q8M_ROW(1)
+      SEED_Q8M_ROW(2)
+      SEED_Q8M_ROW(3)
+    }
+    SEED_Q8M_FOLD(0)
+    SEED_Q8M_FOLD(1)
+    SEED_Q8M_FOLD(2)
+    SEED_Q8M_FOLD(3)
+  }
+  const __m256 w0 = _mm256_loadu_ps(ws + 16 * half), w1 = _mm256_loadu_ps(ws + 16 * half + 8);
+  for (int64_t r = 0; r < kQMR2; ++r) {
+    _mm256_storeu_ps(c + r * ldc + 16 * half, _mm256_mul_ps(_mm256_load_ps(f + 16 * r), w0));
+    _mm256_storeu_ps(c + r * ldc + 16 * half + 8, _mm256_mul_ps(_mm256_load_ps(f + 16 * r + 8), w1));
+  }
+}
+static_assert(kQB == 32 && kQNR == 32 && kQMR2 == 4, "q8_half_avx2 is written for 4×16 halves over blocks of 32");
+
+void q8_tile_avx2(const int8_t* aq, const float* ad, const int8_t* bp, int64_t nb, const float* ws, float* c,
+                  int64_t ldc) {
+  alignas(32) float f[kQMR2 * 16];
+  q8_half_avx2(aq, ad, bp, nb, 0, ws, f, c, ldc);
+  q8_half_avx2(aq, ad, bp, nb, 1, ws, f, c, ldc);
+}
+
 // Which prefill path q8 weights take: the int8 kernel on AMX tiles on the amx path; with VNNI on the avx512
-// path when the CPU has VNNI; otherwise the f32 GEMM (weights converted while packing). SEED_Q8_INT8=scalar
-// forces the int8 algorithm with its scalar twin (for tests of the algorithm on any machine).
-enum class Q8Path { None, Scalar, Vnni, Amx };
+// path when the CPU has VNNI; with maddubs on the avx2 path (and on an avx512 path without VNNI); otherwise
+// (scalar path) the f32 GEMM. SEED_Q8_INT8=scalar forces the int8 algorithm with its scalar twin instead (for
+// tests of the algorithm on any machine).
+enum class Q8Path { None, Scalar, Avx2, Vnni, Amx };
 Q8Path q8_int8_path() {
   const CpuFeatures& f = cpu_features();
-  if (f.amx_int8) return Q8Path::Amx;
-  if (cpu_path() >= CpuPath::Avx512 && f.avx512vnni) return Q8Path::Vnni;
   static const bool force_scalar = [] {
     const char* e = std::getenv("SEED_Q8_INT8");
     return e && std::strcmp(e, "scalar") == 0;
   }();
-  return force_scalar ? Q8Path::Scalar : Q8Path::None;
+  if (force_scalar) return Q8Path::Scalar;
+  if (f.amx_int8) return Q8Path::Amx;
+  if (cpu_path() >= CpuPath::Avx512 && f.avx512vnni) return Q8Path::Vnni;
+  if (simd_has_avx2()) return Q8Path::Avx2;
+  return Q8Path::None;
 }
 
 // C[M, N] = A[M, K] · wᵀ for q8 w (rows of int8 + per-row scales), through the int8 micro-kernel. C overwritten.
 void gemm_q8(const float* A, int64_t M, const WeightView& w, float* C, Q8Path path) {
-  const bool amx = path == Q8Path::Amx, simd = path != Q8Path::Scalar;
-  const int64_t mr = amx ? kAmxMR : kQMR;
-  const int32_t offset = amx ? 0 : 128;
+  const bool amx = path == Q8Path::Amx, avx2 = path == Q8Path::Avx2, vnni = amx || path == Q8Path::Vnni;
+  const int64_t mr = amx ? kAmxMR : (avx2 ? kQMR2 : kQMR);
+  const int32_t offset = path == Q8Path::Vnni || path == Q8Path::Scalar ? 128 : 0;  // signed A for AMX and maddubs
   const int64_t N = w.N, K = w.K, nb = (K + kQB - 1) / kQB;
   const int64_t mtiles = (M + mr - 1) / mr, panels = (N + kQNR - 1) / kQNR;
   // Stream-thread scratch (the pool's tasks below only read it): quantized A, then its scales.
@@ -899,7 +1012,8 @@ void gemm_q8(const float* A, int64_t M, const WeightView& w, float* C, Q8Path pa
   uint8_t* const aq = reinterpret_cast<uint8_t*>(a_buf);
   float* const ad = a_buf + aq_bytes / 4;
   parallel_for(M, std::max<int64_t>(1, 16384 / std::max<int64_t>(K, 1)), [&](int64_t m0, int64_t m1) {
-    if (simd) quantize_rows_avx512(A, K, nb, mr, offset, m0, m1, aq, ad);
+    if (vnni) quantize_rows_avx512(A, K, nb, mr, offset, m0, m1, aq, ad);
+    else if (avx2) quantize_rows_avx2(A, K, nb, mr, m0, m1, reinterpret_cast<int8_t*>(aq), ad);
     else quantize_rows_scalar(A, K, nb, m0, m1, aq, ad);
   });
   // Rows past M in the last tile: q = 0 (stored as the offset) and scale 0, so they add nothing and are never
@@ -921,7 +1035,7 @@ void gemm_q8(const float* A, int64_t M, const WeightView& w, float* C, Q8Path pa
     if (amx) q8_amx_begin();  // this thread's tile configuration (the pool's threads each run tasks)
     for (int64_t p = p0; p < p1; ++p) {
       const int64_t n0 = p * kQNR, cols = std::min(kQNR, N - n0);
-      pack_q8_panel(wq, K, nb, n0, cols, bp, comp, simd);
+      pack_q8_panel(wq, K, nb, n0, cols, bp, comp, vnni);
       for (int64_t j = 0; j < kQNR; ++j) ws[j] = j < cols ? w.q8_scales[n0 + j] : 0.0f;
       for (int64_t t = 0; t < mtiles; ++t) {
         const int64_t m0 = t * mr, rows = std::min(mr, M - m0);
@@ -931,7 +1045,8 @@ void gemm_q8(const float* A, int64_t M, const WeightView& w, float* C, Q8Path pa
         float* out = full ? C + m0 * N + n0 : edge;
         const int64_t ldo = full ? N : kQNR;
         if (amx) q8_tile_amx(reinterpret_cast<const int8_t*>(a), d, bp, nb, ws, out, ldo);
-        else if (simd) q8_tile_vnni(a, d, bp, comp, nb, ws, out, ldo);
+        else if (avx2) q8_tile_avx2(reinterpret_cast<const int8_t*>(a), d, bp, nb, ws, out, ldo);
+        else if (vnni) q8_tile_vnni(a, d, bp, comp, nb, ws, out, ldo);
         else q8_tile_scalar(a, d, bp, comp, nb, ws, out, ldo);
         if (!full)
           for (int64_t r = 0; r < rows; ++r) std::memcpy(C + (m0 + r) * N + n0, edge + r * kQNR, cols * sizeof(float));

@@ -60,8 +60,8 @@ async function check(t: Tensor, expected: RefTensor, tolScale = 1, what = '') {
 }
 
 /**
- * q8 weights at 5 or more rows take the int8 prefill path where the CPU has it (AVX-512 VNNI, or AMX-INT8 tiles on
- * the amx path): x is quantized per block of 32 along K, so each x moves by at most half a step, max|x over its
+ * q8 weights at 5 or more rows take the int8 prefill path on every SIMD path (AMX-INT8 tiles, AVX-512 VNNI, AVX2
+ * maddubs): x is quantized per block of 32 along K, so each x moves by at most half a step, max|x over its
  * block| / 254, and therefore |y − y_ref|[m, n] ≤ Σ_k |w[n, k]| · max|x[m, block(k)]| / 254. Checked per element,
  * on top of the output dtype's tolerance (paths without the int8 kernel are simply closer).
  */
