@@ -12,7 +12,9 @@ import {
   type Device,
   type DType,
   devices,
+  fromBytes,
   ops,
+  q8ScalesOffset,
   runtimeInfo,
   setConvAlgorithm,
   setCpuPath,
@@ -142,6 +144,28 @@ for (const { device, path, label } of backends) {
               `linear+bias ${xd}×${wd} ${M}x${N}x${K}`,
             );
           }
+    });
+
+    it('linear: q8 weights holding -128 (never written by cast, possible in a file), decode and prefill rows', async () => {
+      // The AVX2 int8 kernel negates one operand by the sign of the other; -128 is the value that cannot be negated.
+      const r = rng();
+      const [N, K] = [40, 70];
+      const bytes = new Uint8Array(q8ScalesOffset(N, K) + 4 * N);
+      const q = new Int8Array(bytes.buffer, 0, N * K);
+      for (let i = 0; i < q.length; i++) q[i] = r.next() < 0.3 ? -128 : r.int(-128, 128);
+      const scales = new Float32Array(bytes.buffer, q8ScalesOffset(N, K), N);
+      for (let n = 0; n < N; n++) scales[n] = (0.5 + r.next()) / 128;
+      const wr: RefTensor = {
+        dtype: 'f32',
+        shape: [N, K],
+        data: Float64Array.from(q, (v, i) => v * scales[Math.floor(i / K)]),
+      };
+      const w = fromBytes(bytes, 'q8', [N, K], device);
+      for (const M of [1, 9]) {
+        const x = rnd([M, K], 'f32', r);
+        await checkQ8(ops.linear(x.t, w), x.r, wr, ref.linear(x.r, wr), `linear f32×q8(-128) ${M}x${N}x${K}`);
+      }
+      w.dispose();
     });
 
     it('linear keeps leading dims: x [2, 3, K] → [2, 3, N]', async () => {
