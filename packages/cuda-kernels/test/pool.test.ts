@@ -1,7 +1,8 @@
 // The CPU thread pool under a fault-injecting build: a worker pausing right after it reads the next chunk
 // must never run a chunk of the following run (the pool once did: that run ran one chunk twice, another
 // not at all, and returned while the late copy still wrote to its caller's freed buffers, which crashed
-// a test worker in CI). test/native/pool-stress.cpp is compiled here with the pause turned on.
+// a test worker in CI). test/native/pool-stress.cpp is compiled here with the pause turned on, and run with the
+// pool's threads polling for the next run (the default) and sleeping at once.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,8 +42,12 @@ describe.skipIf(cxx === null)(
         exe,
         '-lpthread',
       ]);
-      const out = execFileSync(exe, ['4000'], { encoding: 'utf8', timeout: 60_000 }).trim();
-      expect(out).toBe('runs 4000, wrong 0');
+      // The default (threads poll for up to 100 µs before sleeping), then sleeping at once.
+      for (const spin of [undefined, '0']) {
+        const env = { ...process.env, SEED_POOL_SPIN_US: spin };
+        const out = execFileSync(exe, ['4000'], { encoding: 'utf8', timeout: 60_000, env }).trim();
+        expect(out, `SEED_POOL_SPIN_US=${spin ?? '(default)'}`).toBe('runs 4000, wrong 0');
+      }
     });
   },
 );

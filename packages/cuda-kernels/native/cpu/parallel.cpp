@@ -23,6 +23,16 @@
 namespace seed {
 namespace {
 
+// How long a pool thread polls for the next run, and the caller for the end of its run, before sleeping on a
+// condition variable: SEED_POOL_SPIN_US (microseconds, 0 = sleep at once), read once.
+int64_t spin_us() {
+  static const int64_t us = [] {
+    const char* e = std::getenv("SEED_POOL_SPIN_US");
+    return e ? std::max<int64_t>(0, std::strtoll(e, nullptr, 10)) : int64_t(100);
+  }();
+  return us;
+}
+
 class Pool {
  public:
   explicit Pool(int threads) { resize(threads); }
@@ -46,14 +56,20 @@ class Pool {
       std::lock_guard<std::mutex> lk(mu_);
       job_ = &job;
       chunks_ = chunks;
-      pending_ = chunks;
-      id = static_cast<uint32_t>(++generation_);
+      pending_.store(chunks);
+      id = static_cast<uint32_t>(generation_.load() + 1);
       claim_.store(static_cast<uint64_t>(id) << 32);  // run `id`, next chunk 0
+      generation_.store(id);
     }
-    cv_.notify_all();
+    cv_.notify_all();  // no system call unless a worker sleeps (one still spinning sees generation_ change)
     work(id, &job, chunks);
-    std::unique_lock<std::mutex> lk(mu_);
-    done_cv_.wait(lk, [this] { return pending_ == 0; });
+    // The workers' last chunks usually end within microseconds of ours: wait for them spinning first (a futex
+    // sleep and wake-up costs tens of microseconds on a VM), then sleeping.
+    if (!spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; })) {
+      std::unique_lock<std::mutex> lk(mu_);
+      done_cv_.wait(lk, [this] { return pending_.load() == 0; });
+    }
+    std::lock_guard<std::mutex> lk(mu_);
     job_ = nullptr;
   }
 
@@ -74,9 +90,9 @@ class Pool {
       if ((v >> 32) != id || c >= chunks) return;
       if (!claim_.compare_exchange_weak(v, v + 1)) continue;  // v now holds the current value
       (*job)(c);
-      {
-        std::lock_guard<std::mutex> lk(mu_);
-        if (--pending_ == 0) done_cv_.notify_all();
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard<std::mutex> lk(mu_);  // orders the notify after a waiter's check of pending_
+        done_cv_.notify_all();
       }
       v = claim_.load();
     }
@@ -87,6 +103,9 @@ class Pool {
       uint32_t id;
       const std::function<void(int64_t)>* job;
       int64_t chunks;
+      // The next run usually follows within microseconds (the next op of a decode step): spin on generation_
+      // first, then sleep.
+      spin_until([&] { return stopping_flag_.load(std::memory_order_relaxed) || generation_.load() != seen; });
       {
         std::unique_lock<std::mutex> lk(mu_);
         cv_.wait(lk, [&] { return stopping_ || (generation_ != seen && job_ != nullptr); });
@@ -100,26 +119,52 @@ class Pool {
       work(id, job, chunks);
     }
   }
+  // Polls ready() for up to spin_us() microseconds; true once it holds.
+  template <class F>
+  static bool spin_until(const F& ready) {
+    const int64_t us = spin_us();
+    if (us <= 0) return ready();
+    const auto end = std::chrono::steady_clock::now() + std::chrono::microseconds(us);
+    for (;;) {
+      for (int i = 0; i < 16; ++i) {
+        if (ready()) return true;
+        cpu_relax();
+      }
+      if (std::chrono::steady_clock::now() >= end) return ready();
+      std::this_thread::yield();  // a runnable thread on this CPU (the JS thread enqueuing ops) goes first
+    }
+  }
+  static void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+
   void stop() {
     {
       std::lock_guard<std::mutex> lk(mu_);
       stopping_ = true;
+      stopping_flag_.store(true);
     }
     cv_.notify_all();
     for (auto& t : workers_) t.join();
     workers_.clear();
+    stopping_flag_.store(false);
   }
 
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable cv_, done_cv_;
-  // job_, chunks_ and pending_ are guarded by mu_; claim_ is (run id << 32) | next chunk, chunks < 2^32.
+  // job_ and chunks_ are guarded by mu_; claim_ is (run id << 32) | next chunk, chunks < 2^32.
   const std::function<void(int64_t)>* job_ = nullptr;
   int64_t chunks_ = 0;
   std::atomic<uint64_t> claim_{0};
-  int64_t pending_ = 0;
-  uint64_t generation_ = 0;
+  // Chunks of the current run not finished yet; generation_ is the current run's id (written under mu_, also
+  // read by spinning threads without it); stopping_flag_ mirrors stopping_ for them.
+  std::atomic<int64_t> pending_{0};
+  std::atomic<uint64_t> generation_{0};
   bool stopping_ = false;
+  std::atomic<bool> stopping_flag_{false};
 };
 
 int default_threads() {

@@ -1,10 +1,14 @@
 // Stress test of the CPU thread pool (native/cpu/parallel.cpp), built by pool.test.ts with
 // SEED_POOL_CLAIM_DELAY_US, which pauses a thread right after it reads the next chunk: where a late
 // worker is most exposed to the start of the next run. Runs alternate between 2 and 8 chunks and each
-// counts how often every item ran; every item must run exactly once. Prints "runs N, wrong M".
+// counts how often every item ran; every item must run exactly once. Every 16th run follows a pause longer
+// than the pool's default spin, so the workers alternate between polling for runs and sleeping (pool.test.ts
+// also runs it with SEED_POOL_SPIN_US=0: sleeping only). Prints "runs N, wrong M".
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 #include <vector>
 
 #include "cpu/parallel.h"
@@ -14,6 +18,7 @@ int main(int argc, char** argv) {
   seed::set_cpu_threads(2);
   long wrong = 0;
   for (int r = 0; r < runs; ++r) {
+    if (r % 16 == 15) std::this_thread::sleep_for(std::chrono::microseconds(300));
     const int64_t n = (r & 1) ? 8 : 2;
     std::vector<std::atomic<int>> hits(n);
     for (auto& h : hits) h = 0;
