@@ -3,12 +3,13 @@
 // Two paths:
 // - decode (≤ 4 rows): a matrix-vector product that streams every weight row exactly once, converting
 //   bf16/f16/q8 in registers (bf16 by a shift, f16 by F16C, q8 by sign-extension, the row scale applied once
-//   at the end); bandwidth-bound, the output columns split across threads.
+//   at the end); bandwidth-bound, the output columns split across threads. q8 on an avx512 path with VNNI
+//   quantizes x instead and multiplies in int8 (fewer instructions per weight byte; see gemv_q8_vnni).
 // - GEMM (more rows): Goto-style blocking. For each K block of kKC, A (the x rows) is packed into
 //   row tiles of MR and B (the weight, converted to f32 while packing) into panels of NR columns; each task
 //   then runs a register-blocked MR×NR micro-kernel over an A block that stays in L2 (kMcTiles row tiles)
 //   against one B panel at a time that stays in L1. Micro-kernels: 6×16 AVX2/FMA, 12×32 AVX-512, chosen at
-//   run time; a plain C++ 6×16 fallback otherwise.
+//   run time; a plain C++ 6×16 fallback otherwise. q8 weights take an int8 GEMM instead (see gemm_q8).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -469,6 +470,7 @@ constexpr int sizeof_elem() {
   return T == DType::F32 ? 4 : (T == DType::Q8 ? 1 : 2);
 }
 constexpr int64_t kPrefetchBytes = 2048;
+constexpr int64_t kGemvPrefetchBytes = 6144;  // the int8 decode's prefetch distance (into L2)
 
 template <DType T>
 inline float load1(const void* w, int64_t i) {
@@ -640,24 +642,6 @@ void gemv_scalar(const float* x, int64_t rows, const WeightView& w, int64_t n0, 
       y[m * w.N + n] = w.dtype == DType::Q8 ? s * w.q8_scales[n] : s;
     }
   }
-}
-
-// Requires w.nk (rows of w are the output columns) and 1 ≤ rows ≤ kGemvMaxRows.
-void gemv(const float* x, int64_t rows, const WeightView& w, float* y, bool parallel) {
-  const bool avx2 = simd_has_avx2(), avx512 = cpu_path() >= CpuPath::Avx512;
-  run(parallel, w.N, 16, [&](int64_t n0, int64_t n1) {
-    if (!avx2) return gemv_scalar(x, rows, w, n0, n1, y);
-    // q8 on the avx512 path: 16 int8 → f32 per conversion (measured: ~20% less CPU time than AVX2 per byte).
-    // f32/f16/bf16 stay on AVX2 (no gain measured at 512 bits; bf16 was slower).
-    if (avx512 && w.dtype == DType::Q8) return gemv_avx512<DType::Q8>(x, rows, w, n0, n1, y);
-    switch (w.dtype) {
-      case DType::F32: return gemv_avx2<DType::F32>(x, rows, w, n0, n1, y);
-      case DType::F16: return gemv_avx2<DType::F16>(x, rows, w, n0, n1, y);
-      case DType::BF16: return gemv_avx2<DType::BF16>(x, rows, w, n0, n1, y);
-      case DType::Q8: return gemv_avx2<DType::Q8>(x, rows, w, n0, n1, y);
-      default: return gemv_scalar(x, rows, w, n0, n1, y);
-    }
-  });
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -1053,6 +1037,103 @@ void gemm_q8(const float* A, int64_t M, const WeightView& w, float* C, Q8Path pa
       }
     }
     if (amx) q8_amx_end();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// int8 decode for q8 weights on the avx512 path with VNNI: the x rows are quantized as the int8 GEMM quantizes
+// its activations (blocks of kQB, stored as q_x + 128), and each weight row is read once, 64 bytes per step:
+// vpdpbusd sums x·w into 16 int32 lanes (lanes 0–7 the step's first block, 8–15 its second) and a second one
+// against 128s gives the offset's share, 128·Σw, to subtract; the difference is scaled by the blocks' d and
+// accumulated in f32. About 6 instructions per 64 weight bytes where the f32 conversion (int8 → int32 → f32,
+// then an FMA, 16 weights at a time) took 13: measured from memory, the f32 GEMV (~4 per 64 bytes) streamed
+// 20.6 GB/s where the q8 one streamed 17.4, so the instruction count, not the bytes, was holding q8 back.
+
+// xu: [rows][Kp] bytes, Kp = K rounded up to 64 (past K: q = 0); dxv: [rows][Kp / 64][16], the d of each lane.
+struct GemvQuantX {
+  const uint8_t* xu;
+  const float* dxv;
+  int64_t Kp;
+};
+
+GemvQuantX quantize_gemv_x(const float* x, int64_t rows, int64_t K) {
+  const int64_t Kp = (K + 63) / 64 * 64, nb = (K + kQB - 1) / kQB, steps = Kp / 64;
+  // Scratch of the calling (stream) thread; the tasks only read it.
+  float* const buf = scratch_floats<5>(rows * Kp / 4 + rows * nb + rows * steps * 16);
+  uint8_t* const xu = reinterpret_cast<uint8_t*>(buf);
+  float* const d = buf + rows * Kp / 4;
+  float* const dxv = d + rows * nb;
+  quantize_rows_avx512(x, K, nb, 1, 128, 0, rows, xu, d);  // one-row tiles: row m's blocks at m·nb·kQB
+  for (int64_t m = rows - 1; m >= 0; --m) {
+    // Rows were written nb·kQB apart; move them Kp apart (back to front: rows only move up) and pad.
+    uint8_t* dst = xu + m * Kp;
+    std::memmove(dst, xu + m * nb * kQB, static_cast<size_t>(nb * kQB));
+    std::memset(dst + nb * kQB, 128, static_cast<size_t>(Kp - nb * kQB));
+    for (int64_t st = 0; st < steps; ++st)
+      for (int64_t l = 0; l < 16; ++l) {
+        const int64_t b = 2 * st + l / 8;
+        dxv[(m * steps + st) * 16 + l] = b < nb ? d[m * nb + b] : 0.0f;
+      }
+  }
+  return {xu, dxv, Kp};
+}
+
+template <int R>
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void gemv_q8_vnni(const GemvQuantX& qx, int64_t K,
+                                                                                  const int8_t* w, int64_t n0,
+                                                                                  int64_t n1, float* y, int64_t ldy,
+                                                                                  const float* scales) {
+  const __m512i c128 = _mm512_set1_epi8(static_cast<char>(0x80)), zero = _mm512_setzero_si512();
+  const int64_t steps = qx.Kp / 64;
+  for (int64_t n = n0; n < n1; ++n) {
+    const int8_t* row = w + n * K;
+    __m512 f[R];
+    for (int m = 0; m < R; ++m) f[m] = _mm512_setzero_ps();
+    for (int64_t st = 0; st < steps; ++st) {
+      const int64_t k = st * 64;
+      // Into L2, two pages ahead: an L1 prefetch holds one of the core's few fill buffers until the line
+      // arrives, which capped one core near 10 GB/s (measured: T1 at 4–6 KB streamed ~10% more than T0 at 2 KB).
+      _mm_prefetch(reinterpret_cast<const char*>(row + k) + kGemvPrefetchBytes, _MM_HINT_T1);
+      const __m512i wv = k + 64 <= K ? _mm512_loadu_si512(row + k)
+                                     : _mm512_maskz_loadu_epi8(_cvtu64_mask64(~0ull >> (64 - (K - k))), row + k);
+      const __m512i comp = _mm512_dpbusd_epi32(zero, c128, wv);
+      for (int m = 0; m < R; ++m) {
+        const __m512i xv = _mm512_loadu_si512(qx.xu + m * qx.Kp + k);
+        const __m512i s = _mm512_sub_epi32(_mm512_dpbusd_epi32(zero, xv, wv), comp);
+        f[m] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_loadu_ps(qx.dxv + (m * steps + st) * 16), f[m]);
+      }
+    }
+    for (int m = 0; m < R; ++m) y[m * ldy + n] = _mm512_reduce_add_ps(f[m]) * scales[n];
+  }
+}
+
+// Requires w.nk (rows of w are the output columns) and 1 ≤ rows ≤ kGemvMaxRows.
+void gemv(const float* x, int64_t rows, const WeightView& w, float* y, bool parallel) {
+  const bool avx2 = simd_has_avx2(), avx512 = cpu_path() >= CpuPath::Avx512;
+  if (avx512 && cpu_features().avx512vnni && w.dtype == DType::Q8) {
+    const GemvQuantX qx = quantize_gemv_x(x, rows, w.K);
+    const int8_t* wq = static_cast<const int8_t*>(w.data);
+    return run(parallel, w.N, 16, [&](int64_t n0, int64_t n1) {
+      switch (rows) {
+        case 1: return gemv_q8_vnni<1>(qx, w.K, wq, n0, n1, y, w.N, w.q8_scales);
+        case 2: return gemv_q8_vnni<2>(qx, w.K, wq, n0, n1, y, w.N, w.q8_scales);
+        case 3: return gemv_q8_vnni<3>(qx, w.K, wq, n0, n1, y, w.N, w.q8_scales);
+        default: return gemv_q8_vnni<4>(qx, w.K, wq, n0, n1, y, w.N, w.q8_scales);
+      }
+    });
+  }
+  run(parallel, w.N, 16, [&](int64_t n0, int64_t n1) {
+    if (!avx2) return gemv_scalar(x, rows, w, n0, n1, y);
+    // q8 on the avx512 path: 16 int8 → f32 per conversion (measured: ~20% less CPU time than AVX2 per byte).
+    // f32/f16/bf16 stay on AVX2 (no gain measured at 512 bits; bf16 was slower).
+    if (avx512 && w.dtype == DType::Q8) return gemv_avx512<DType::Q8>(x, rows, w, n0, n1, y);
+    switch (w.dtype) {
+      case DType::F32: return gemv_avx2<DType::F32>(x, rows, w, n0, n1, y);
+      case DType::F16: return gemv_avx2<DType::F16>(x, rows, w, n0, n1, y);
+      case DType::BF16: return gemv_avx2<DType::BF16>(x, rows, w, n0, n1, y);
+      case DType::Q8: return gemv_avx2<DType::Q8>(x, rows, w, n0, n1, y);
+      default: return gemv_scalar(x, rows, w, n0, n1, y);
+    }
   });
 }
 
