@@ -2,9 +2,9 @@
 //
 // Two paths:
 // - decode (≤ 4 rows): a matrix-vector product that streams every weight row exactly once, converting
-//   bf16/f16/q8 in registers (bf16 by a shift, f16 by F16C, q8 by sign-extension, the row scale applied once
-//   at the end); bandwidth-bound, the output columns split across threads. q8 on an avx512 path with VNNI
-//   quantizes x instead and multiplies in int8 (fewer instructions per weight byte; see gemv_q8_vnni).
+//   bf16/f16 in registers (bf16 by a shift, f16 by F16C); bandwidth-bound, the output columns split across
+//   threads. q8 quantizes x instead and multiplies in int8, the row scale applied once at the end (fewer
+//   instructions per weight byte; gemv_q8_vnni, gemv_q8_avx2; the scalar path sign-extends).
 // - GEMM (more rows): Goto-style blocking. For each K block of kKC, A (the x rows) is packed into
 //   row tiles of MR and B (the weight, converted to f32 while packing) into panels of NR columns; each task
 //   then runs a register-blocked MR×NR micro-kernel over an A block that stays in L2 (kMcTiles row tiles)
@@ -541,92 +541,6 @@ void gemv_avx2(const float* x, int64_t rows, const WeightView& w, int64_t n0, in
   }
 }
 
-// The same on the avx512 path: 16 weights per vector.
-template <DType T>
-__attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m512 load16(const void* w, int64_t i) {
-  if constexpr (T == DType::F32) return _mm512_loadu_ps(static_cast<const float*>(w) + i);
-  if constexpr (T == DType::F16)
-    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(w) + i)));
-  if constexpr (T == DType::BF16) {
-    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(w) + i));
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-  }
-  if constexpr (T == DType::Q8) {
-    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const int8_t*>(w) + i));
-    return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q));
-  }
-  return _mm512_setzero_ps();
-}
-
-template <DType T>
-__attribute__((target("avx512f,avx512bw,avx512vl"))) void gemv1_avx512(const float* x, int64_t K, const void* w,
-                                                                      int64_t n0, int64_t n1, float* y,
-                                                                      const float* scales) {
-  constexpr int64_t es = sizeof_elem<T>();
-  for (int64_t n = n0; n < n1; ++n) {
-    const int64_t base = n * K;
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    int64_t k = 0;
-    for (; k + 64 <= K; k += 64) {
-      const char* p = static_cast<const char*>(w) + (base + k) * es + kPrefetchBytes;
-      _mm_prefetch(p, _MM_HINT_T0);
-      if constexpr (es >= 2) _mm_prefetch(p + 64, _MM_HINT_T0);
-      if constexpr (es == 4) {
-        _mm_prefetch(p + 128, _MM_HINT_T0);
-        _mm_prefetch(p + 192, _MM_HINT_T0);
-      }
-      a0 = _mm512_fmadd_ps(load16<T>(w, base + k), _mm512_loadu_ps(x + k), a0);
-      a1 = _mm512_fmadd_ps(load16<T>(w, base + k + 16), _mm512_loadu_ps(x + k + 16), a1);
-      a2 = _mm512_fmadd_ps(load16<T>(w, base + k + 32), _mm512_loadu_ps(x + k + 32), a2);
-      a3 = _mm512_fmadd_ps(load16<T>(w, base + k + 48), _mm512_loadu_ps(x + k + 48), a3);
-    }
-    for (; k + 16 <= K; k += 16) a0 = _mm512_fmadd_ps(load16<T>(w, base + k), _mm512_loadu_ps(x + k), a0);
-    float s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
-    for (; k < K; ++k) s += load1<T>(w, base + k) * x[k];
-    y[n] = T == DType::Q8 ? s * scales[n] : s;
-  }
-}
-
-template <DType T, int R>
-__attribute__((target("avx512f,avx512bw,avx512vl"))) void gemvr_avx512(const float* x, int64_t K, const void* w,
-                                                                      int64_t n0, int64_t n1, float* y, int64_t ldy,
-                                                                      const float* scales) {
-  constexpr int64_t es = sizeof_elem<T>();
-  for (int64_t n = n0; n < n1; ++n) {
-    const int64_t base = n * K;
-    __m512 a[R][2];
-    for (int m = 0; m < R; ++m) a[m][0] = a[m][1] = _mm512_setzero_ps();
-    int64_t k = 0;
-    for (; k + 32 <= K; k += 32) {
-      const char* p = static_cast<const char*>(w) + (base + k) * es + kPrefetchBytes;
-      _mm_prefetch(p, _MM_HINT_T0);
-      if constexpr (es == 4) _mm_prefetch(p + 64, _MM_HINT_T0);
-      const __m512 w0 = load16<T>(w, base + k), w1 = load16<T>(w, base + k + 16);
-      for (int m = 0; m < R; ++m) {
-        a[m][0] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + m * K + k), a[m][0]);
-        a[m][1] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x + m * K + k + 16), a[m][1]);
-      }
-    }
-    float s[R];
-    for (int m = 0; m < R; ++m) s[m] = _mm512_reduce_add_ps(_mm512_add_ps(a[m][0], a[m][1]));
-    for (; k < K; ++k) {
-      const float wv = load1<T>(w, base + k);
-      for (int m = 0; m < R; ++m) s[m] += wv * x[m * K + k];
-    }
-    for (int m = 0; m < R; ++m) y[m * ldy + n] = T == DType::Q8 ? s[m] * scales[n] : s[m];
-  }
-}
-
-template <DType T>
-void gemv_avx512(const float* x, int64_t rows, const WeightView& w, int64_t n0, int64_t n1, float* y) {
-  switch (rows) {
-    case 1: return gemv1_avx512<T>(x, w.K, w.data, n0, n1, y, w.q8_scales);
-    case 2: return gemvr_avx512<T, 2>(x, w.K, w.data, n0, n1, y, w.N, w.q8_scales);
-    case 3: return gemvr_avx512<T, 3>(x, w.K, w.data, n0, n1, y, w.N, w.q8_scales);
-    default: return gemvr_avx512<T, 4>(x, w.K, w.data, n0, n1, y, w.N, w.q8_scales);
-  }
-}
-
 void gemv_scalar(const float* x, int64_t rows, const WeightView& w, int64_t n0, int64_t n1, float* y) {
   std::vector<float> wrow(w.K);
   for (int64_t n = n0; n < n1; ++n) {
@@ -1107,6 +1021,59 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void gemv_q8_vnn
   }
 }
 
+// The same with AVX2 (the avx2 path, and avx512 without VNNI): x quantized as q8_tile_avx2 expects it (signed,
+// blocks of kQB) and each 32-byte step of a weight row is one block: vpmaddubsw of |w| against x·sign(w) (see
+// q8_half_avx2 for why that order never saturates), vpmaddwd against ones into 8 int32 sums, scaled by the
+// block's d. About 9 instructions per 32 bytes where the f32 conversion took about 16.
+__attribute__((target("avx2,fma"))) void quantize_gemv_x_avx2(const float* x, int64_t rows, int64_t K, int8_t** xs,
+                                                              float** d) {
+  const int64_t nb = (K + kQB - 1) / kQB;
+  float* const buf = scratch_floats<5>(rows * nb * kQB / 4 + rows * nb);
+  *xs = reinterpret_cast<int8_t*>(buf);
+  *d = buf + rows * nb * kQB / 4;
+  quantize_rows_avx2(x, K, nb, 1, 0, rows, *xs, *d);  // one-row tiles: row m's blocks at m·nb·kQB
+}
+
+// One block: f += d · Σ x·w over the block's 32 weights (wv; zeros past K).
+#define SEED_GEMV_Q8_AVX2_BLOCK(f, wv, b) \
+  { \
+    const __m256i u = _mm256_abs_epi8(wv); \
+    for (int m = 0; m < R; ++m) { \
+      const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs + (m * nb + (b)) * kQB)); \
+      const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(u, _mm256_sign_epi8(xv, wv)), ones); \
+      f[m] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_broadcast_ss(d + m * nb + (b)), f[m]); \
+    } \
+  }
+
+template <int R>
+__attribute__((target("avx2,fma"))) void gemv_q8_avx2(const int8_t* xs, const float* d, int64_t K, const int8_t* w,
+                                                      int64_t n0, int64_t n1, float* y, int64_t ldy,
+                                                      const float* scales) {
+  const int64_t nb = (K + kQB - 1) / kQB, full = K / kQB;
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int64_t n = n0; n < n1; ++n) {
+    const int8_t* row = w + n * K;
+    // Two sums per x row (even and odd blocks), so consecutive blocks' FMAs do not wait on each other.
+    __m256 f0[R], f1[R];
+    for (int m = 0; m < R; ++m) f0[m] = f1[m] = _mm256_setzero_ps();
+    int64_t b = 0;
+    for (; b + 2 <= full; b += 2) {
+      _mm_prefetch(reinterpret_cast<const char*>(row + b * kQB) + kGemvPrefetchBytes, _MM_HINT_T1);
+      const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + b * kQB));
+      const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + b * kQB + kQB));
+      SEED_GEMV_Q8_AVX2_BLOCK(f0, w0, b)
+      SEED_GEMV_Q8_AVX2_BLOCK(f1, w1, b + 1)
+    }
+    for (; b < nb; ++b) {  // an odd last block, and the row's partial block (zeros past K; never read past it)
+      alignas(32) int8_t blk[kQB] = {};
+      std::memcpy(blk, row + b * kQB, static_cast<size_t>(std::min(kQB, K - b * kQB)));
+      const __m256i wv = _mm256_load_si256(reinterpret_cast<const __m256i*>(blk));
+      SEED_GEMV_Q8_AVX2_BLOCK(f0, wv, b)
+    }
+    for (int m = 0; m < R; ++m) y[m * ldy + n] = hsum(_mm256_add_ps(f0[m], f1[m])) * scales[n];
+  }
+}
+
 // Requires w.nk (rows of w are the output columns) and 1 ≤ rows ≤ kGemvMaxRows.
 void gemv(const float* x, int64_t rows, const WeightView& w, float* y, bool parallel) {
   const bool avx2 = simd_has_avx2(), avx512 = cpu_path() >= CpuPath::Avx512;
@@ -1122,16 +1089,27 @@ void gemv(const float* x, int64_t rows, const WeightView& w, float* y, bool para
       }
     });
   }
+  if (avx2 && w.dtype == DType::Q8) {
+    int8_t* xs;
+    float* d;
+    quantize_gemv_x_avx2(x, rows, w.K, &xs, &d);
+    const int8_t* wq = static_cast<const int8_t*>(w.data);
+    return run(parallel, w.N, 16, [&](int64_t n0, int64_t n1) {
+      switch (rows) {
+        case 1: return gemv_q8_avx2<1>(xs, d, w.K, wq, n0, n1, y, w.N, w.q8_scales);
+        case 2: return gemv_q8_avx2<2>(xs, d, w.K, wq, n0, n1, y, w.N, w.q8_scales);
+        case 3: return gemv_q8_avx2<3>(xs, d, w.K, wq, n0, n1, y, w.N, w.q8_scales);
+        default: return gemv_q8_avx2<4>(xs, d, w.K, wq, n0, n1, y, w.N, w.q8_scales);
+      }
+    });
+  }
   run(parallel, w.N, 16, [&](int64_t n0, int64_t n1) {
     if (!avx2) return gemv_scalar(x, rows, w, n0, n1, y);
-    // q8 on the avx512 path: 16 int8 → f32 per conversion (measured: ~20% less CPU time than AVX2 per byte).
-    // f32/f16/bf16 stay on AVX2 (no gain measured at 512 bits; bf16 was slower).
-    if (avx512 && w.dtype == DType::Q8) return gemv_avx512<DType::Q8>(x, rows, w, n0, n1, y);
+    // f32/f16/bf16 stay on AVX2 on the avx512 path too (no gain measured at 512 bits; bf16 was slower).
     switch (w.dtype) {
       case DType::F32: return gemv_avx2<DType::F32>(x, rows, w, n0, n1, y);
       case DType::F16: return gemv_avx2<DType::F16>(x, rows, w, n0, n1, y);
       case DType::BF16: return gemv_avx2<DType::BF16>(x, rows, w, n0, n1, y);
-      case DType::Q8: return gemv_avx2<DType::Q8>(x, rows, w, n0, n1, y);
       default: return gemv_scalar(x, rows, w, n0, n1, y);
     }
   });
