@@ -52,9 +52,10 @@ export function memoryInfo(): AddonMemory {
 }
 
 /**
- * Frees the CPU buffers the runtime keeps for reuse. Freed storages from 256 KiB up are kept (up to
- * SEED_CPU_CACHE_MB, default 1024; 0 turns it off) for the next allocation of the same size, which then
- * skips a page fault and a kernel zero-fill per 4 KiB; call this to give that memory back to the system.
+ * Frees the CPU buffers the runtime keeps for reuse. Freed storages are kept (up to SEED_CPU_CACHE_MB,
+ * default 1024; 0 turns it off) for the next allocation of the same size, which then skips malloc (contended
+ * between the JS and stream threads), a page fault and a kernel zero-fill per 4 KiB; call this to give that
+ * memory back to the system.
  */
 export function releaseCachedMemory(): void {
   loadAddon().releaseCachedMemory();

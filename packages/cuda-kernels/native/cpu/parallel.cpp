@@ -23,16 +23,6 @@
 namespace seed {
 namespace {
 
-// How long a pool thread polls for the next run, and the caller for the end of its run, before sleeping on a
-// condition variable: SEED_POOL_SPIN_US (microseconds, 0 = sleep at once), read once.
-int64_t spin_us() {
-  static const int64_t us = [] {
-    const char* e = std::getenv("SEED_POOL_SPIN_US");
-    return e ? std::max<int64_t>(0, std::strtoll(e, nullptr, 10)) : int64_t(100);
-  }();
-  return us;
-}
-
 class Pool {
  public:
   explicit Pool(int threads) { resize(threads); }
@@ -65,7 +55,7 @@ class Pool {
     work(id, &job, chunks);
     // The workers' last chunks usually end within microseconds of ours: wait for them spinning first (a futex
     // sleep and wake-up costs tens of microseconds on a VM), then sleeping.
-    if (!spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; })) {
+    if (!spin_wait([this] { return pending_.load(std::memory_order_acquire) == 0; })) {
       std::unique_lock<std::mutex> lk(mu_);
       done_cv_.wait(lk, [this] { return pending_.load() == 0; });
     }
@@ -105,7 +95,7 @@ class Pool {
       int64_t chunks;
       // The next run usually follows within microseconds (the next op of a decode step): spin on generation_
       // first, then sleep.
-      spin_until([&] { return stopping_flag_.load(std::memory_order_relaxed) || generation_.load() != seen; });
+      spin_wait([&] { return stopping_flag_.load(std::memory_order_relaxed) || generation_.load() != seen; });
       {
         std::unique_lock<std::mutex> lk(mu_);
         cv_.wait(lk, [&] { return stopping_ || (generation_ != seen && job_ != nullptr); });
@@ -119,27 +109,6 @@ class Pool {
       work(id, job, chunks);
     }
   }
-  // Polls ready() for up to spin_us() microseconds; true once it holds.
-  template <class F>
-  static bool spin_until(const F& ready) {
-    const int64_t us = spin_us();
-    if (us <= 0) return ready();
-    const auto end = std::chrono::steady_clock::now() + std::chrono::microseconds(us);
-    for (;;) {
-      for (int i = 0; i < 16; ++i) {
-        if (ready()) return true;
-        cpu_relax();
-      }
-      if (std::chrono::steady_clock::now() >= end) return ready();
-      std::this_thread::yield();  // a runnable thread on this CPU (the JS thread enqueuing ops) goes first
-    }
-  }
-  static void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-  }
-
   void stop() {
     {
       std::lock_guard<std::mutex> lk(mu_);
@@ -179,6 +148,14 @@ Pool& pool() {
 }
 
 }  // namespace
+
+int64_t spin_us() {
+  static const int64_t us = [] {
+    const char* e = std::getenv("SEED_POOL_SPIN_US");
+    return e ? std::max<int64_t>(0, std::strtoll(e, nullptr, 10)) : int64_t(100);
+  }();
+  return us;
+}
 
 int cpu_threads() { return pool().threads(); }
 void set_cpu_threads(int n) { pool().resize(std::max(1, std::min(n, 256))); }

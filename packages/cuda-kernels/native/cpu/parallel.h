@@ -2,8 +2,10 @@
 // parallel_for, so with N threads there are N-1 pool workers. Kernels only run on the stream thread,
 // one at a time, so the pool never sees nested or concurrent parallel_for calls.
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <thread>
 
 namespace seed {
 
@@ -11,6 +13,31 @@ namespace seed {
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 int cpu_threads();
 void set_cpu_threads(int n);
+
+// How long the pool's threads poll for the next run (and a caller for the end of its run), and the CPU stream's
+// thread for the next task, before sleeping on a condition variable: a futex sleep and wake-up costs tens of
+// microseconds on a VM, more than many kernels take. SEED_POOL_SPIN_US (microseconds, default 100; 0 sleeps
+// at once), read once.
+int64_t spin_us();
+
+// Polls ready() for up to spin_us(); true once it holds. Between polls it pauses, and now and then yields, so
+// a runnable thread on the same CPU (the JS thread enqueuing the next op) goes first.
+template <class F>
+bool spin_wait(const F& ready) {
+  const int64_t us = spin_us();
+  if (us <= 0) return ready();
+  const auto end = std::chrono::steady_clock::now() + std::chrono::microseconds(us);
+  for (;;) {
+    for (int i = 0; i < 16; ++i) {
+      if (ready()) return true;
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    }
+    if (std::chrono::steady_clock::now() >= end) return ready();
+    std::this_thread::yield();
+  }
+}
 
 // CPU features detected at run time (kernels pick their SIMD path from these).
 struct CpuFeatures {
