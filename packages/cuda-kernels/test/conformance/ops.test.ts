@@ -288,6 +288,11 @@ for (const { device, path, label } of backends) {
             [[5, 3, 64], undefined],
             [[2, 4, 2, 88], 32],
             [[1, 1, 128], undefined],
+            // 130 positions: the cos/sin table is computed across the pool's threads. The CPU keeps the last
+            // table; the next two calls reuse neither it (new positions) nor its rotary dim (32).
+            [[2, 130, 3, 64], undefined],
+            [[130, 2, 64], undefined],
+            [[130, 2, 64], 32],
           ] as [number[], number | undefined][]) {
             const r = rng();
             const x = rnd(shape, dtype, r);
