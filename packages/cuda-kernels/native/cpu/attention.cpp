@@ -262,35 +262,6 @@ inline __attribute__((always_inline)) void chunk_scores_body(const float* __rest
   }
   for (int64_t j = 0; j < kKeyChunk; ++j) s[j] = acc[j];
 }
-// dst[l·ldd + i] = rows[i][d0 + l] for i < 16 keys and l < n ≤ 16 dims: a 16×16 block of K transposed in registers
-// (the scalar copy, one load and one store per element, took a third of the decode attention's time).
-__attribute__((target("avx512f"))) void transpose16_avx512(const float* const* rows, int64_t d0, int64_t n, float* dst,
-                                                            int64_t ldd) {
-  const __mmask16 m = static_cast<__mmask16>(n >= 16 ? 0xffff : (1u << n) - 1);
-  __m512 r[16], t[16];
-  for (int i = 0; i < 16; ++i) r[i] = _mm512_maskz_loadu_ps(m, rows[i] + d0);
-  for (int i = 0; i < 16; i += 2) {  // interleave pairs of rows: 32-bit elements
-    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-  }
-  for (int i = 0; i < 16; i += 4) {  // 64-bit pairs
-    r[i] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-    r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-    r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-    r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-  }
-  for (int i = 0; i < 4; ++i) {  // 128-bit lanes, rows 4 apart
-    t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
-    t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
-    t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
-    t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
-  }
-  for (int i = 0; i < 8; ++i) {  // 128-bit lanes, rows 8 apart
-    r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
-    r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
-  }
-  for (int64_t l = 0; l < n; ++l) _mm512_storeu_ps(dst + l * ldd, r[l]);
-}
 
 // Then the chunk's n keys as the softmax sees them: scaled, plus the mask row (when given), −inf from key
 // `live` on (causal limit) and for NaN; returns their max. In vector registers too: a scalar running max is a

@@ -1,5 +1,5 @@
 // Small AVX2 helpers over f32 rows (dot, axpy, scale, exp, in-place SiLU and exact GELU), with scalar
-// fallbacks; chosen at run time.
+// fallbacks, chosen at run time; and an AVX-512 16×16 transpose.
 #pragma once
 #include <immintrin.h>
 
@@ -115,6 +115,36 @@ inline float dot_f32(const float* a, const float* b, int64_t n) {
 inline void scale_axpy_f32(float* y, float c, float p, const float* x, int64_t n) {
   if (cpu_features().avx2 && cpu_features().fma) return scale_axpy_avx2(y, c, p, x, n);
   for (int64_t i = 0; i < n; ++i) y[i] = y[i] * c + p * x[i];
+}
+
+// dst[l·ldd + i] = rows[i][d0 + l] for i < 16 rows and l < n ≤ 16 columns: a 16×16 block transposed in registers
+// (the decode attention's K chunks, the GEMM's weight panels: a scalar copy, or a gather per column, cost 2–3×).
+__attribute__((target("avx512f"))) inline void transpose16_avx512(const float* const* rows, int64_t d0, int64_t n,
+                                                                   float* dst, int64_t ldd) {
+  const __mmask16 m = static_cast<__mmask16>(n >= 16 ? 0xffff : (1u << n) - 1);
+  __m512 r[16], t[16];
+  for (int i = 0; i < 16; ++i) r[i] = _mm512_maskz_loadu_ps(m, rows[i] + d0);
+  for (int i = 0; i < 16; i += 2) {  // interleave pairs of rows: 32-bit elements
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {  // 64-bit pairs
+    r[i] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4; ++i) {  // 128-bit lanes, rows 4 apart
+    t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+    t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
+    t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+    t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
+  }
+  for (int i = 0; i < 8; ++i) {  // 128-bit lanes, rows 8 apart
+    r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+    r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+  }
+  for (int64_t l = 0; l < n; ++l) _mm512_storeu_ps(dst + l * ldd, r[l]);
 }
 
 }  // namespace seed
