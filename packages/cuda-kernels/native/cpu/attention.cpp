@@ -337,6 +337,53 @@ __attribute__((target("avx512f"))) float chunk_finish_avx512(float* s, int64_t n
   return chunk_finish_body(s, n, live, scale, mask);
 }
 
+// Four rows at once on the avx512 path (GQA decode has 8 rows per kv head): each K and V vector loaded from L1 then
+// serves four rows' FMAs instead of one, and the 16 accumulators (4 rows × 64 keys or dims) stay in registers.
+// s[r][j] = Σ_d q[r][d] · kt[d][j] for the chunk's kKeyChunk keys.
+__attribute__((target("avx512f"))) void chunk_scores4_avx512(const float* q, const float* kt, int64_t D, float* s) {
+  __m512 a[4][4];
+  for (auto& row : a) row[0] = row[1] = row[2] = row[3] = _mm512_setzero_ps();
+  for (int64_t d = 0; d < D; ++d) {
+    const float* k = kt + d * kKeyChunk;
+    const __m512 k0 = _mm512_loadu_ps(k), k1 = _mm512_loadu_ps(k + 16), k2 = _mm512_loadu_ps(k + 32),
+                 k3 = _mm512_loadu_ps(k + 48);
+    for (int r = 0; r < 4; ++r) {
+      const __m512 qd = _mm512_set1_ps(q[r * D + d]);
+      a[r][0] = _mm512_fmadd_ps(qd, k0, a[r][0]);
+      a[r][1] = _mm512_fmadd_ps(qd, k1, a[r][1]);
+      a[r][2] = _mm512_fmadd_ps(qd, k2, a[r][2]);
+      a[r][3] = _mm512_fmadd_ps(qd, k3, a[r][3]);
+    }
+  }
+  for (int r = 0; r < 4; ++r)
+    for (int c = 0; c < 4; ++c) _mm512_storeu_ps(s + r * kKeyChunk + 16 * c, a[r][c]);
+}
+static_assert(kKeyChunk == 64, "chunk_scores4_avx512 holds 64 keys per row in registers");
+
+// acc[r][d] += Σ_j p[r][j] · vc[j·ldv + d] over the chunk's n keys, for D a multiple of 64 (rows D apart).
+__attribute__((target("avx512f"))) void chunk_pv4_avx512(float* acc, const float* p, int64_t n, const float* vc,
+                                                         int64_t ldv, int64_t D) {
+  for (int64_t d0 = 0; d0 < D; d0 += 64) {
+    __m512 t[4][4];
+    for (int r = 0; r < 4; ++r)
+      for (int c = 0; c < 4; ++c) t[r][c] = _mm512_loadu_ps(acc + r * D + d0 + 16 * c);
+    for (int64_t j = 0; j < n; ++j) {
+      const float* v = vc + j * ldv + d0;
+      const __m512 v0 = _mm512_loadu_ps(v), v1 = _mm512_loadu_ps(v + 16), v2 = _mm512_loadu_ps(v + 32),
+                   v3 = _mm512_loadu_ps(v + 48);
+      for (int r = 0; r < 4; ++r) {
+        const __m512 pj = _mm512_set1_ps(p[r * kKeyChunk + j]);
+        t[r][0] = _mm512_fmadd_ps(pj, v0, t[r][0]);
+        t[r][1] = _mm512_fmadd_ps(pj, v1, t[r][1]);
+        t[r][2] = _mm512_fmadd_ps(pj, v2, t[r][2]);
+        t[r][3] = _mm512_fmadd_ps(pj, v3, t[r][3]);
+      }
+    }
+    for (int r = 0; r < 4; ++r)
+      for (int c = 0; c < 4; ++c) _mm512_storeu_ps(acc + r * D + d0 + 16 * c, t[r][c]);
+  }
+}
+
 // check_attention has established the shapes, the kv heads dividing the query heads, kvLen ≤ Tk, and the
 // mask's layout ([Tq, ≥kvLen] or [B, 1|Hq, Tq, ≥kvLen]).
 void seed_cpu_attention(OpCall& call, const AttentionArgs& args) {
@@ -453,9 +500,13 @@ void seed_cpu_attention(OpCall& call, const AttentionArgs& args) {
                                  kKeyChunk);
         // Per row: the scores, the running max, the rescale, then the chunk's probabilities in place (masked
         // keys 0).
+        // Rows in fours where the avx512 kernels apply (D a multiple of 64), the rest one at a time.
+        const int64_t rows4 = shared && avx512 && D % 64 == 0 ? rows / 4 * 4 : 0;
+        for (int64_t r = 0; r < rows4; r += 4)
+          chunk_scores4_avx512(qb.data() + r * D, kt.data(), D, scores.data() + r * kKeyChunk);
         for (int64_t r = 0; r < rows; ++r) {
           float* sc = scores.data() + r * kKeyChunk;
-          if (shared) fns.scores(qb.data() + r * D, kt.data(), D, sc);
+          if (shared && r >= rows4) fns.scores(qb.data() + r * D, kt.data(), D, sc);
           const float cmax = fns.finish(sc, nj, limit[r] - j0, scale, mrow[r] ? mrow[r] + j0 : nullptr);
           for (int64_t jj = nj; jj < nj16; ++jj) sc[jj] = neg_inf;  // the vector exp's tail
           if (cmax == neg_inf) {  // the whole chunk is masked for this row
@@ -484,7 +535,9 @@ void seed_cpu_attention(OpCall& call, const AttentionArgs& args) {
           const int64_t ldv = f32 ? rowStride : D;
           if (!f32)
             for (int64_t jj = 0; jj < nj; ++jj) row_to_f32(v.data, v.dtype, base + jj * rowStride, D, vc.data() + jj * D);
-          for (int64_t r = 0; r < rows; ++r)
+          for (int64_t r = 0; r < rows4; r += 4)
+            chunk_pv4_avx512(acc.data() + r * D, scores.data() + r * kKeyChunk, nj, vrows, ldv, D);
+          for (int64_t r = rows4; r < rows; ++r)
             fns.pv(acc.data() + r * D, scores.data() + r * kKeyChunk, nj, vrows, ldv, D);
           continue;
         }
