@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "../kernels.h"
@@ -45,11 +46,11 @@ inline int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
 
 // Per-thread buffers of the flash path, sized for one work item.
 struct FlashBuffers {
-  int64_t Dp, mq;
+  int64_t D, nr, Dp, mq;
   std::vector<float> qs, s, acc, row;  // Q block [mq][D] (scaled), scores / probabilities [mq][keys], acc [mq][Dp]
   AlignedFloats kp, vp;                // K panels [D][nr] per nr keys, V panels [keys][nr] per nr dims
   FlashBuffers(int64_t D, int64_t mq_, int64_t nr)
-      : Dp(round_up(D, nr)), mq(mq_), qs(mq_ * D), s(mq_ * kFlashKeys), acc(mq_ * round_up(D, nr)), row(D),
+      : D(D), nr(nr), Dp(round_up(D, nr)), mq(mq_), qs(mq_ * D), s(mq_ * kFlashKeys), acc(mq_ * round_up(D, nr)), row(D),
         kp(D * kFlashKeys), vp(kFlashKeys * round_up(D, nr)) {}
 };
 
@@ -130,6 +131,61 @@ __attribute__((target("avx512f"))) void axpy_f32_avx512(float* acc, float p, con
   }
 }
 
+// The flash path's K and V panels of one key block, for f32 K/V on the avx512 path (32-wide panels): K by 16×16
+// in-register transposes and V by vector copies, straight from the cache tensors. The general loop copies each
+// row into f32 first, then moves it element by element: a 512-token prefill spent a fifth of its attention time
+// in those small copies.
+__attribute__((target("avx512f"))) void pack_kv_f32_avx512(const PrefillArgs& a, int64_t b, int64_t hk, int64_t j0,
+                                                           int64_t nj, int64_t njp, int64_t D, int64_t Dp,
+                                                           FlashBuffers& f) {
+  constexpr int64_t nr = 32;
+  const float* kbase = a.k->as<float>() + ((b * a.Tk + j0) * a.Hkv + hk) * D;
+  const float* vbase = a.v->as<float>() + ((b * a.Tk + j0) * a.Hkv + hk) * D;
+  const int64_t stride = a.Hkv * D;  // between consecutive keys
+  static const float zeros[512] = {};  // the caller checks D ≤ 512
+  const float* rows[16];
+  for (int64_t j = 0; j < njp; j += 16) {
+    for (int64_t i = 0; i < 16; ++i) rows[i] = j + i < nj ? kbase + (j + i) * stride : zeros;
+    float* panel = f.kp.get() + (j / nr) * D * nr + j % nr;
+    for (int64_t d0 = 0; d0 < D; d0 += 16) transpose16_avx512(rows, d0, std::min<int64_t>(16, D - d0), panel + d0 * nr, nr);
+  }
+  for (int64_t jj = 0; jj < njp; ++jj) {
+    const float* src = jj < nj ? vbase + jj * stride : zeros;
+    for (int64_t q = 0; q < Dp / nr; ++q) {
+      const int64_t d0 = q * nr, n = std::min(nr, D - d0);
+      const __mmask16 m0 = static_cast<__mmask16>(n >= 16 ? 0xffff : (1u << n) - 1);
+      const __mmask16 m1 = static_cast<__mmask16>(n >= 32 ? 0xffff : (n > 16 ? (1u << (n - 16)) - 1 : 0));
+      float* dst = f.vp.get() + q * njp * nr + jj * nr;
+      _mm512_storeu_ps(dst, _mm512_maskz_loadu_ps(m0, src + d0));
+      _mm512_storeu_ps(dst + 16, _mm512_maskz_loadu_ps(m1, src + d0 + 16));
+    }
+  }
+}
+
+// The same for any dtype and panel width: each row converted to f32, then moved into the panels.
+void pack_kv_generic(const PrefillArgs& a, int64_t b, int64_t hk, int64_t j0, int64_t nj, int64_t njp, int64_t D,
+                     int64_t Dp, int64_t nr, FlashBuffers& f) {
+  for (int64_t jj = 0; jj < njp; ++jj) {
+    float* kcol = f.kp.get() + (jj / nr) * D * nr + jj % nr;
+    float* vrow = f.vp.get() + jj * nr;  // row jj of V panel 0; panel q starts q·njp·nr further
+    if (jj >= nj) {
+      for (int64_t d = 0; d < D; ++d) kcol[d * nr] = 0.0f;
+      for (int64_t q = 0; q < Dp / nr; ++q) std::fill(vrow + q * njp * nr, vrow + q * njp * nr + nr, 0.0f);
+      continue;
+    }
+    const int64_t kvoff = ((b * a.Tk + j0 + jj) * a.Hkv + hk) * D;
+    row_to_f32(a.k->data, a.k->dtype, kvoff, D, f.row.data());
+    for (int64_t d = 0; d < D; ++d) kcol[d * nr] = f.row[d];
+    row_to_f32(a.v->data, a.v->dtype, kvoff, D, f.row.data());
+    for (int64_t q = 0; q < Dp / nr; ++q) {
+      float* dst = vrow + q * njp * nr;
+      const int64_t d0 = q * nr, n = std::min(nr, D - d0);
+      std::copy(f.row.data() + d0, f.row.data() + d0 + n, dst);
+      std::fill(dst + n, dst + nr, 0.0f);
+    }
+  }
+}
+
 // Queries i0 .. i0 + nq (nq ≤ f.mq) of head h in batch b.
 __attribute__((target("avx2,fma"))) void attend_flash(const PrefillArgs& a, const MicroKernel& mk, int64_t b, int64_t h, int64_t i0,
                                                       int64_t nq, FlashBuffers& f) {
@@ -137,6 +193,7 @@ __attribute__((target("avx2,fma"))) void attend_flash(const PrefillArgs& a, cons
   const int64_t mq = round_up(nq, mr);  // rows computed (past nq: zero queries, never stored)
   const float neg_inf = -std::numeric_limits<float>::infinity();
   const bool avx512 = cpu_path() >= CpuPath::Avx512;
+  const bool f32_avx512 = avx512 && a.k->dtype == DType::F32 && a.v->dtype == DType::F32;
   float m[kFlashTiles * kMaxMR], l[kFlashTiles * kMaxMR];
   int64_t limit[kFlashTiles * kMaxMR];
   const float* mrow[kFlashTiles * kMaxMR];
@@ -164,25 +221,8 @@ __attribute__((target("avx2,fma"))) void attend_flash(const PrefillArgs& a, cons
   for (int64_t j0 = 0; j0 < jmax; j0 += kFlashKeys) {
     const int64_t nj = std::min(kFlashKeys, jmax - j0), njp = round_up(nj, nr);
     // ---- K panels [D][nr] and V panels [njp][nr], zero past nj and past D (0 · garbage could be NaN) ----
-    for (int64_t jj = 0; jj < njp; ++jj) {
-      float* kcol = f.kp.get() + (jj / nr) * D * nr + jj % nr;
-      float* vrow = f.vp.get() + jj * nr;  // row jj of V panel 0; panel q starts q·njp·nr further
-      if (jj >= nj) {
-        for (int64_t d = 0; d < D; ++d) kcol[d * nr] = 0.0f;
-        for (int64_t q = 0; q < Dp / nr; ++q) std::fill(vrow + q * njp * nr, vrow + q * njp * nr + nr, 0.0f);
-        continue;
-      }
-      const int64_t kvoff = ((b * a.Tk + j0 + jj) * a.Hkv + hk) * D;
-      row_to_f32(a.k->data, a.k->dtype, kvoff, D, f.row.data());
-      for (int64_t d = 0; d < D; ++d) kcol[d * nr] = f.row[d];
-      row_to_f32(a.v->data, a.v->dtype, kvoff, D, f.row.data());
-      for (int64_t q = 0; q < Dp / nr; ++q) {
-        float* dst = vrow + q * njp * nr;
-        const int64_t d0 = q * nr, n = std::min(nr, D - d0);
-        std::copy(f.row.data() + d0, f.row.data() + d0 + n, dst);
-        std::fill(dst + n, dst + nr, 0.0f);
-      }
-    }
+    if (f32_avx512 && nr == 32 && D <= 512) pack_kv_f32_avx512(a, b, hk, j0, nj, njp, D, Dp, f);
+    else pack_kv_generic(a, b, hk, j0, nj, njp, D, Dp, nr, f);
     // Row tiles whose queries see none of these keys (causal: the early queries, once j0 passes them) are
     // skipped in both products and in the softmax. limit[] is nondecreasing over the real rows, so those tiles
     // are a prefix: the first live tile is the first whose last real row has a key in this block.
@@ -404,7 +444,11 @@ void seed_cpu_attention(OpCall& call, const AttentionArgs& args) {
     const MicroKernel& mk = gemm_micro_kernel();
     const int64_t mq = kFlashTiles * mk.mr, pBlocks = (Tq + mq - 1) / mq;
     parallel_for(B * Hq * pBlocks, 1, [&](int64_t t0, int64_t t1) {
-      FlashBuffers f(D, mq, mk.nr);
+      // Kept per thread across calls (attend_flash writes all it reads): fresh buffers cost page faults and
+      // zero-fills on every call of every layer.
+      thread_local std::unique_ptr<FlashBuffers> kept;
+      if (!kept || kept->D != D || kept->mq != mq || kept->nr != mk.nr) kept = std::make_unique<FlashBuffers>(D, mq, mk.nr);
+      FlashBuffers& f = *kept;
       for (int64_t t = t0; t < t1; ++t) {
         const int64_t b = t / (Hq * pBlocks), h = (t / pBlocks) % Hq, i0 = (t % pBlocks) * mq;
         attend_flash(a, mk, b, h, i0, std::min(mq, Tq - i0), f);
