@@ -193,7 +193,7 @@ __attribute__((target("avx2,fma"))) void attend_flash(const PrefillArgs& a, cons
   const int64_t mq = round_up(nq, mr);  // rows computed (past nq: zero queries, never stored)
   const float neg_inf = -std::numeric_limits<float>::infinity();
   const bool avx512 = cpu_path() >= CpuPath::Avx512;
-  const bool f32_avx512 = avx512 && a.k->dtype == DType::F32 && a.v->dtype == DType::F32;
+  const bool f32 = a.k->dtype == DType::F32 && a.v->dtype == DType::F32;
   float m[kFlashTiles * kMaxMR], l[kFlashTiles * kMaxMR];
   int64_t limit[kFlashTiles * kMaxMR];
   const float* mrow[kFlashTiles * kMaxMR];
@@ -221,7 +221,7 @@ __attribute__((target("avx2,fma"))) void attend_flash(const PrefillArgs& a, cons
   for (int64_t j0 = 0; j0 < jmax; j0 += kFlashKeys) {
     const int64_t nj = std::min(kFlashKeys, jmax - j0), njp = round_up(nj, nr);
     // ---- K panels [D][nr] and V panels [njp][nr], zero past nj and past D (0 · garbage could be NaN) ----
-    if (f32_avx512 && nr == 32 && D <= 512) pack_kv_f32_avx512(a, b, hk, j0, nj, njp, D, Dp, f);
+    if (f32 && avx512 && nr == 32 && D <= 512) pack_kv_f32_avx512(a, b, hk, j0, nj, njp, D, Dp, f);
     else pack_kv_generic(a, b, hk, j0, nj, njp, D, Dp, nr, f);
     // Row tiles whose queries see none of these keys (causal: the early queries, once j0 passes them) are
     // skipped in both products and in the softmax. limit[] is nondecreasing over the real rows, so those tiles
