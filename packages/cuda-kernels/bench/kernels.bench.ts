@@ -486,6 +486,13 @@ async function benchDevice(device: Device): Promise<void> {
   // any L3 here), so each is read from memory; against the read ceiling, as a decode step only reads.
   if (native) {
     const shape = [16 * 5632, 2048];
+    // The read rate of these shared hosts drifts by a third within minutes: measured again just before this
+    // row, the higher of that and the start's figure is the ceiling.
+    const again = (await measureCpuCeilings(300)).readGBps;
+    const read: Ceiling =
+      again > native.read.value
+        ? { ...native.read, value: again, label: 'native 1 GB sum, just before this row' }
+        : native.read;
     await kernel(device, 'gemv q8 x[1,2048] through 4 × w[90112,2048] (1B gate/up of 16 layers, from memory)', {
       setup: () => [
         randomTensor('f32', [1, 2048], device, 1, 5),
@@ -493,7 +500,7 @@ async function benchDevice(device: Device): Promise<void> {
       ],
       enqueue: ([x, ...ws]) => ws.map((w) => ops.linear(x, w)),
       work: { amount: 4 * byteLength('q8', shape), unit: 'GB/s' },
-      goal: { kind: 'ceiling', ceiling: native.read, what: 'read bandwidth', min: 0.85 },
+      goal: { kind: 'ceiling', ceiling: read, what: 'read bandwidth', min: 0.85 },
     });
   }
 
