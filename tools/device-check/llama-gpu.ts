@@ -2,50 +2,11 @@
 // forward pass: logits of a 64-token prefill and of 8 greedy decode steps fed the CPU's tokens, then the speed of a
 // 512-token prefill and of 32 decode steps on the GPU.
 //   node llama.mjs [--sizes 100m,1b] [--devices cpu,cuda:0] [--time-cpu]
-import { type Device, InMemoryWeights, listSpecs, loadWeights, ops, synchronize } from '@seed/cuda-kernels';
+import { type Device, InMemoryWeights, loadWeights, ops, synchronize } from '@seed/cuda-kernels';
+import { randomWeights, SIZES } from '../../packages/llama-core/bench/bench-models.js';
 import { KvCache, LlamaModel, llamaWeightSpecs, parseLlamaConfig } from '../../packages/llama-core/src/index.js';
 import { type TinyConfig, tinyHfConfig } from '../../packages/llama-core/test/helpers/tiny-llama.js';
 
-const SIZES: Record<string, TinyConfig> = {
-  '100m': {
-    dim: 768,
-    ffnDim: 2048,
-    nLayers: 12,
-    nHeads: 12,
-    nKvHeads: 12,
-    vocabSize: 32000,
-    maxSeq: 1024,
-    eps: 1e-5,
-    ropeTheta: 10000,
-  },
-  '1b': {
-    dim: 2048,
-    ffnDim: 5632,
-    nLayers: 16,
-    nHeads: 32,
-    nKvHeads: 4,
-    vocabSize: 32000,
-    maxSeq: 1024,
-    eps: 1e-5,
-    ropeTheta: 10000,
-  },
-};
-function randomWeights(c: TinyConfig) {
-  let s = 12345;
-  const rnd = () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296 - 0.5;
-  };
-  const w = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const { name, shape } of listSpecs(llamaWeightSpecs(parseLlamaConfig(tinyHfConfig(c))))) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const scale = shape.length === 1 ? 0 : 2 / Math.sqrt(shape[1]);
-    const data = new Float32Array(n);
-    for (let i = 0; i < n; i++) data[i] = shape.length === 1 ? 1 : rnd() * scale;
-    w.set(name, { shape: [...shape], data });
-  }
-  return w;
-}
 async function build(c: TinyConfig, dtype: 'int8' | 'f32', device: Device) {
   const config = parseLlamaConfig(tinyHfConfig(c));
   const loaded = await loadWeights({
