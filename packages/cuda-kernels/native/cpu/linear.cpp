@@ -457,30 +457,21 @@ __attribute__((target("avx2,fma,f16c"))) inline __m256 load8(const void* w, int6
     __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(w) + i));
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
   }
-  if constexpr (T == DType::Q8) {
-    __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(static_cast<const int8_t*>(w) + i));
-    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q));
-  }
   return _mm256_setzero_ps();
 }
 
 template <DType T>
 constexpr int sizeof_elem() {
-  return T == DType::F32 ? 4 : (T == DType::Q8 ? 1 : 2);
+  return T == DType::F32 ? 4 : 2;
 }
 constexpr int64_t kPrefetchBytes = 2048;
 constexpr int64_t kGemvPrefetchBytes = 6144;  // the int8 decode's prefetch distance (into L2)
 
-template <DType T>
-inline float load1(const void* w, int64_t i) {
-  if constexpr (T == DType::Q8) return static_cast<float>(static_cast<const int8_t*>(w)[i]);
-  return load_f(w, T, i);
-}
-
 // One x row: four independent accumulators over 32 weights per step keep the FMA chains and loads busy.
+// f32/f16/bf16 weights (q8 takes the int8 GEMVs below).
 template <DType T>
 __attribute__((target("avx2,fma,f16c"))) void gemv1_avx2(const float* x, int64_t K, const void* w, int64_t n0,
-                                                         int64_t n1, float* y, const float* scales) {
+                                                         int64_t n1, float* y) {
   for (int64_t n = n0; n < n1; ++n) {
     const int64_t base = n * K;
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
@@ -497,15 +488,15 @@ __attribute__((target("avx2,fma,f16c"))) void gemv1_avx2(const float* x, int64_t
     }
     for (; k + 8 <= K; k += 8) a0 = _mm256_fmadd_ps(load8<T>(w, base + k), _mm256_loadu_ps(x + k), a0);
     float s = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-    for (; k < K; ++k) s += load1<T>(w, base + k) * x[k];
-    y[n] = T == DType::Q8 ? s * scales[n] : s;
+    for (; k < K; ++k) s += load_f(w, T, base + k) * x[k];
+    y[n] = s;
   }
 }
 
 // R (2..4) x rows: each weight vector is loaded once and used for all rows.
 template <DType T, int R>
 __attribute__((target("avx2,fma,f16c"))) void gemvr_avx2(const float* x, int64_t K, const void* w, int64_t n0,
-                                                         int64_t n1, float* y, int64_t ldy, const float* scales) {
+                                                         int64_t n1, float* y, int64_t ldy) {
   for (int64_t n = n0; n < n1; ++n) {
     const int64_t base = n * K;
     __m256 a[R][2];
@@ -523,20 +514,20 @@ __attribute__((target("avx2,fma,f16c"))) void gemvr_avx2(const float* x, int64_t
     float s[R];
     for (int m = 0; m < R; ++m) s[m] = hsum(_mm256_add_ps(a[m][0], a[m][1]));
     for (; k < K; ++k) {
-      const float wv = load1<T>(w, base + k);
+      const float wv = load_f(w, T, base + k);
       for (int m = 0; m < R; ++m) s[m] += wv * x[m * K + k];
     }
-    for (int m = 0; m < R; ++m) y[m * ldy + n] = T == DType::Q8 ? s[m] * scales[n] : s[m];
+    for (int m = 0; m < R; ++m) y[m * ldy + n] = s[m];
   }
 }
 
 template <DType T>
 void gemv_avx2(const float* x, int64_t rows, const WeightView& w, int64_t n0, int64_t n1, float* y) {
   switch (rows) {
-    case 1: return gemv1_avx2<T>(x, w.K, w.data, n0, n1, y, w.q8_scales);
-    case 2: return gemvr_avx2<T, 2>(x, w.K, w.data, n0, n1, y, w.N, w.q8_scales);
-    case 3: return gemvr_avx2<T, 3>(x, w.K, w.data, n0, n1, y, w.N, w.q8_scales);
-    default: return gemvr_avx2<T, 4>(x, w.K, w.data, n0, n1, y, w.N, w.q8_scales);
+    case 1: return gemv1_avx2<T>(x, w.K, w.data, n0, n1, y);
+    case 2: return gemvr_avx2<T, 2>(x, w.K, w.data, n0, n1, y, w.N);
+    case 3: return gemvr_avx2<T, 3>(x, w.K, w.data, n0, n1, y, w.N);
+    default: return gemvr_avx2<T, 4>(x, w.K, w.data, n0, n1, y, w.N);
   }
 }
 
