@@ -967,12 +967,10 @@ GemvQuantX quantize_gemv_x(const float* x, int64_t rows, int64_t K) {
   uint8_t* const xu = reinterpret_cast<uint8_t*>(buf);
   float* const d = buf + rows * Kp / 4;
   float* const dxv = d + rows * nb;
-  quantize_rows_avx512(x, K, nb, 1, 128, 0, rows, xu, d);  // one-row tiles: row m's blocks at m·nb·kQB
-  for (int64_t m = rows - 1; m >= 0; --m) {
-    // Rows were written nb·kQB apart; move them Kp apart (back to front: rows only move up) and pad.
-    uint8_t* dst = xu + m * Kp;
-    std::memmove(dst, xu + m * nb * kQB, static_cast<size_t>(nb * kQB));
-    std::memset(dst + nb * kQB, 128, static_cast<size_t>(Kp - nb * kQB));
+  for (int64_t m = 0; m < rows; ++m) {
+    // One row as a one-row tile, written Kp apart; an odd last block's partner is q = 0 (stored as 128).
+    quantize_rows_avx512(x + m * K, K, nb, 1, 128, 0, 1, xu + m * Kp, d + m * nb);
+    std::memset(xu + m * Kp + nb * kQB, 128, static_cast<size_t>(Kp - nb * kQB));
     for (int64_t st = 0; st < steps; ++st)
       for (int64_t l = 0; l < 16; ++l) {
         const int64_t b = 2 * st + l / 8;
