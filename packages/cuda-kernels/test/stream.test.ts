@@ -17,6 +17,12 @@ describe('the CPU stream', () => {
       [n, n],
     );
     await synchronize();
+    // Once first, so the 12 outputs below come from the buffer cache. A fresh 4 MB output is faulted in by the
+    // JS thread (a thousand page faults, 1 ms on a quiet machine and 5–12 ms while the kernel threads hold both
+    // cores), which on a busy host made enqueueing take half the run and this test flaky.
+    const warm = scope(() => Array.from({ length: 12 }, () => ops.matmul(a, b)));
+    await synchronize();
+    for (const t of warm) t.dispose();
 
     let ticks = 0;
     const timer = setInterval(() => ticks++, 1);

@@ -6,10 +6,11 @@
 //   threads. q8 quantizes x instead and multiplies in int8, the row scale applied once at the end (fewer
 //   instructions per weight byte; gemv_q8_vnni, gemv_q8_avx2; the scalar path sign-extends).
 // - GEMM (more rows): Goto-style blocking. For each K block of kKC, A (the x rows) is packed into
-//   row tiles of MR and B (the weight, converted to f32 while packing) into panels of NR columns; each task
-//   then runs a register-blocked MR×NR micro-kernel over an A block that stays in L2 (kMcTiles row tiles)
-//   against one B panel at a time that stays in L1. Micro-kernels: 6×16 AVX2/FMA, 12×32 AVX-512, chosen at
-//   run time; a plain C++ 6×16 fallback otherwise. q8 weights take an int8 GEMM instead (see gemm_q8).
+//   row tiles of MR and B (the weight, converted to f32 while packing) into panels of NR columns; a task
+//   runs a register-blocked MR×NR micro-kernel over a block of row tiles that stays in L2 against one B
+//   panel at a time. For linear each task packs its own few panels (they stay in L2); matmul packs an N block
+//   of panels up front. Micro-kernels: 6×16 AVX2/FMA, 12×32 AVX-512, chosen at run time; a plain C++ 6×16
+//   fallback otherwise. q8 weights take an int8 GEMM instead (see gemm_q8).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -34,7 +35,7 @@ constexpr int64_t kGemvMaxRows = 4;  // up to this many rows, stream the weights
 // at 1 thread). An AVX-512 B panel of 512×32 f32 (64 KB) then streams from L2 rather than sitting in L1,
 // which cost nothing measurable; an AVX2 one (32 KB) still fits L1.
 constexpr int64_t kKC = 512;
-constexpr int64_t kNC = 2048;        // columns of B packed at once (≤ 4 MB of packed f32)
+constexpr int64_t kNC = 2048;        // matmul: columns of B packed at once (≤ 4 MB of packed f32)
 constexpr int64_t kMaxMR = 12, kMaxNR = 32;
 
 // Scratch kept per thread across calls: a product's packed panels are megabytes, and a fresh zero-filled
@@ -354,6 +355,20 @@ void pack_b_panel(const WeightView& w, int64_t k0, int64_t kc, int64_t n0, int64
   }
 }
 
+// c (+)= one MR×NR tile of A·B at (row, col) of C [M, N]: an edge tile is computed aside and only its valid
+// corner added.
+inline void run_tile(const MicroKernel& mk, const float* ap, const float* bp, int64_t kc, float* C, int64_t M,
+                     int64_t N, int64_t row, int64_t col, bool accumulate) {
+  const int64_t rows = std::min(mk.mr, M - row), cols = std::min(mk.nr, N - col);
+  float* c = C + row * N + col;
+  if (rows == mk.mr && cols == mk.nr) return mk.tile(ap, bp, kc, c, N, accumulate);
+  alignas(64) float edge[kMaxMR * kMaxNR];
+  mk.tile(ap, bp, kc, edge, mk.nr, false);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < cols; ++j)
+      c[r * N + j] = accumulate ? c[r * N + j] + edge[r * mk.nr + j] : edge[r * mk.nr + j];
+}
+
 // C[M, N] = A[M, K] · B[K, N]; A f32 row-major (lda = K), C f32 row-major (ldc = N), C overwritten.
 void gemm(const float* A, int64_t M, const WeightView& w, float* C, bool parallel) {
   const int64_t N = w.N, K = w.K;
@@ -364,73 +379,79 @@ void gemm(const float* A, int64_t M, const WeightView& w, float* C, bool paralle
   }
   const MicroKernel& mk = micro_kernel();
   const int64_t mr = mk.mr, nr = mk.nr;
-  const int64_t mtiles = (M + mr - 1) / mr;
+  const int64_t mtiles = (M + mr - 1) / mr, mblocks = (mtiles + mk.mc_tiles - 1) / mk.mc_tiles;
   const int64_t kc_max = std::min(kKC, K);
-  const int64_t nc_max = std::min(kNC, N);
   float* const ap_all = scratch_floats<0>(mtiles * mr * kc_max);
-  float* const bp_all = scratch_floats<1>((nc_max + nr - 1) / nr * nr * kc_max);
 
   for (int64_t k0 = 0; k0 < K; k0 += kKC) {
     const int64_t kc = std::min(kKC, K - k0);
+    const bool accumulate = k0 > 0;
+    auto pack_a = [&](int64_t j) {
+      pack_a_tile(A + j * mr * K, K, std::min(mr, M - j * mr), mr, k0, kc, ap_all + j * mr * kc);
+    };
+    if (w.nk) {
+      // Linear (w[n][k]): each task packs its own group of panels into a per-thread buffer that stays in L2
+      // and runs every row tile against it, a block of row tiles (L2) at a time. Packing all of an N block
+      // into one shared buffer first (4 MB, past L2) wrote it out to L3 and read it back: a 16-row product
+      // through 4096→11008 took 25.8 ms that way and 16.8 ms this way (2 threads, same session).
+      run(parallel, mtiles, 1, [&](int64_t j0, int64_t j1) {
+        for (int64_t j = j0; j < j1; ++j) pack_a(j);
+      });
+      const int64_t ppt = mk.panels_per_task, panels = (N + nr - 1) / nr, groups = (panels + ppt - 1) / ppt;
+      run(parallel, groups, 1, [&](int64_t g0, int64_t g1) {
+        float* const bp_group = scratch_floats<1>(ppt * nr * kc);
+        float* const scratch = scratch_floats<2>(kMaxNR * kc);
+        for (int64_t g = g0; g < g1; ++g) {
+          const int64_t p0 = g * ppt, p1 = std::min(panels, p0 + ppt);
+          for (int64_t p = p0; p < p1; ++p)
+            pack_b_panel(w, k0, kc, p * nr, std::min(nr, N - p * nr), nr, bp_group + (p - p0) * kc * nr, scratch);
+          for (int64_t mb = 0; mb < mblocks; ++mb) {
+            const int64_t mt0 = mb * mk.mc_tiles, mt1 = std::min(mtiles, mt0 + mk.mc_tiles);
+            for (int64_t p = p0; p < p1; ++p)
+              for (int64_t mt = mt0; mt < mt1; ++mt)
+                run_tile(mk, ap_all + mt * mr * kc, bp_group + (p - p0) * kc * nr, kc, C, M, N, mt * mr, p * nr,
+                         accumulate);
+          }
+        }
+      });
+      continue;
+    }
+    // Matmul (b[k][n]): the B panels of an N block are packed a row of b per job, read sequentially across
+    // every panel (a panel at a time would read 64 bytes from each of kc rows N·4 bytes apart, which defeats
+    // the prefetcher), together with the A tiles (once per K block); jobs of similar size keep the threads'
+    // contiguous job ranges balanced.
+    const int64_t nc_max = std::min(kNC, N);
+    float* const bp_all = scratch_floats<1>((nc_max + nr - 1) / nr * nr * kc_max);
     for (int64_t n0 = 0; n0 < N; n0 += kNC) {
       const int64_t nc = std::min(kNC, N - n0), panels = (nc + nr - 1) / nr;
-      // Pack the A tiles of this K block (once per K block) and the B panels of this N block in one pass.
-      // b[k][n] is packed one row of b per job, read sequentially across every panel (a panel at a time
-      // would read 64 bytes from each of kc rows N·4 bytes apart, which defeats the prefetcher); jobs of
-      // similar size keep the threads' contiguous job ranges balanced.
       const int64_t a_jobs = n0 == 0 ? mtiles : 0;
-      const int64_t b_jobs = w.nk ? panels : kc;
-      run(parallel, a_jobs + b_jobs, 1, [&](int64_t j0, int64_t j1) {
-        float* const scratch = scratch_floats<2>(kMaxNR * kc);
+      run(parallel, a_jobs + kc, 1, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
           if (j < a_jobs) {
-            pack_a_tile(A + j * mr * K, K, std::min(mr, M - j * mr), mr, k0, kc, ap_all + j * mr * kc);
-          } else if (w.nk) {
-            const int64_t p = j - a_jobs;
-            pack_b_panel(w, k0, kc, n0 + p * nr, std::min(nr, nc - p * nr), nr, bp_all + p * kc * nr, scratch);
-          } else {
-            const int64_t k = j - a_jobs;
-            for (int64_t p = 0; p < panels; ++p) {
-              const int64_t cols = std::min(nr, nc - p * nr);
-              float* dst = bp_all + p * kc * nr + k * nr;
-              simd_to_f32(w.data, w.dtype, (k0 + k) * N + n0 + p * nr, cols, dst);
-              for (int64_t c = cols; c < nr; ++c) dst[c] = 0.0f;
-            }
+            pack_a(j);
+            continue;
+          }
+          const int64_t k = j - a_jobs;
+          for (int64_t p = 0; p < panels; ++p) {
+            const int64_t cols = std::min(nr, nc - p * nr);
+            float* dst = bp_all + p * kc * nr + k * nr;
+            simd_to_f32(w.data, w.dtype, (k0 + k) * N + n0 + p * nr, cols, dst);
+            for (int64_t c = cols; c < nr; ++c) dst[c] = 0.0f;
           }
         }
       });
       // Tasks: (block of row tiles) × (group of panels). Consecutive tasks share the block of the larger packed
-      // operand, so that one is read from L3 once per K block while the smaller one stays in L2: the A block
-      // when A is at least as large (square products), else the panel group (few rows through a wide weight:
-      // prefill, where the packed B block is megabytes).
-      const int64_t mblocks = (mtiles + mk.mc_tiles - 1) / mk.mc_tiles;
+      // operand, so that one is read from L3 once per K block while the smaller one stays in L2.
       const int64_t pgroups = (panels + mk.panels_per_task - 1) / mk.panels_per_task;
       const bool b_major = nc > M;
-      const bool accumulate = k0 > 0;
       run(parallel, mblocks * pgroups, 1, [&](int64_t t0, int64_t t1) {
-        alignas(64) float edge[kMaxMR * kMaxNR];
         for (int64_t t = t0; t < t1; ++t) {
           const int64_t mb = b_major ? t % mblocks : t / pgroups, g = b_major ? t / mblocks : t % pgroups;
           const int64_t mt0 = mb * mk.mc_tiles, mt1 = std::min(mtiles, mt0 + mk.mc_tiles);
           const int64_t p0 = g * mk.panels_per_task, p1 = std::min(panels, p0 + mk.panels_per_task);
-          for (int64_t p = p0; p < p1; ++p) {
-            const float* bp = bp_all + p * kc * nr;
-            const int64_t col = n0 + p * nr, cols = std::min(nr, N - col);
-            for (int64_t mt = mt0; mt < mt1; ++mt) {
-              const float* ap = ap_all + mt * mr * kc;
-              const int64_t row = mt * mr, rows = std::min(mr, M - row);
-              float* c = C + row * N + col;
-              if (rows == mr && cols == nr) {
-                mk.tile(ap, bp, kc, c, N, accumulate);
-                continue;
-              }
-              // Edge tile: compute the full tile aside, add the valid corner.
-              mk.tile(ap, bp, kc, edge, nr, false);
-              for (int64_t r = 0; r < rows; ++r)
-                for (int64_t j = 0; j < cols; ++j)
-                  c[r * N + j] = accumulate ? c[r * N + j] + edge[r * nr + j] : edge[r * nr + j];
-            }
-          }
+          for (int64_t p = p0; p < p1; ++p)
+            for (int64_t mt = mt0; mt < mt1; ++mt)
+              run_tile(mk, ap_all + mt * mr * kc, bp_all + p * kc * nr, kc, C, M, N, mt * mr, n0 + p * nr, accumulate);
         }
       });
     }

@@ -120,6 +120,7 @@ for (const { device, path, label } of backends) {
             [6, 64, 4096],
             [37, 97, 161], // amx: 2 full 16-row tiles + 5 rows, 3 full panels + 1 column, 6 blocks (last ragged)
             [16, 32, 31], // amx: exactly one tile over a single partial block
+            [100, 300, 1100], // f32 GEMM: 2 row-tile blocks (last tile partial), 3 panel groups (last panel partial), 3 K blocks
           ]) {
             const r = rng();
             const x = rnd([M, K], xd, r);
