@@ -6,11 +6,10 @@
 //   threads. q8 quantizes x instead and multiplies in int8, the row scale applied once at the end (fewer
 //   instructions per weight byte; gemv_q8_vnni, gemv_q8_avx2; the scalar path sign-extends).
 // - GEMM (more rows): Goto-style blocking. For each K block of kKC, A (the x rows) is packed into
-//   row tiles of MR and B (the weight, converted to f32 while packing) into panels of NR columns; a task
-//   runs a register-blocked MR×NR micro-kernel over a block of row tiles that stays in L2 against one B
-//   panel at a time. For linear each task packs its own few panels (they stay in L2); matmul packs an N block
-//   of panels up front. Micro-kernels: 6×16 AVX2/FMA, 12×32 AVX-512, chosen at run time; a plain C++ 6×16
-//   fallback otherwise. q8 weights take an int8 GEMM instead (see gemm_q8).
+//   row tiles of MR and B (the weight, converted to f32 while packing) into panels of NR columns; each task
+//   packs its own few panels (they stay in L2) and runs a register-blocked MR×NR micro-kernel over blocks of
+//   row tiles that stay in L2 against one panel at a time. Micro-kernels: 6×16 AVX2/FMA, 12×32 AVX-512, chosen
+//   at run time; a plain C++ 6×16 fallback otherwise. q8 weights take an int8 GEMM instead (see gemm_q8).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -35,7 +34,6 @@ constexpr int64_t kGemvMaxRows = 4;  // up to this many rows, stream the weights
 // at 1 thread). An AVX-512 B panel of 512×32 f32 (64 KB) then streams from L2 rather than sitting in L1,
 // which cost nothing measurable; an AVX2 one (32 KB) still fits L1.
 constexpr int64_t kKC = 512;
-constexpr int64_t kNC = 2048;        // matmul: columns of B packed at once (≤ 4 MB of packed f32)
 constexpr int64_t kMaxMR = 12, kMaxNR = 32;
 
 // Scratch kept per thread across calls: a product's packed panels are megabytes, and a fresh zero-filled
@@ -315,9 +313,17 @@ __attribute__((target("avx512f"))) void transpose_panel32_avx512(const float* sr
 }
 
 // bp[k][j] = B(k0 + k, n0 + j) as f32 for one panel, columns past `cols` zero.
-// Only for w[n][k] (w.nk); scratch: kMaxNR × kc floats.
+// scratch: kMaxNR × kc floats (used for w[n][k] weights that are not f32).
 void pack_b_panel(const WeightView& w, int64_t k0, int64_t kc, int64_t n0, int64_t cols, int64_t nr, float* bp,
                   float* scratch) {
+  if (!w.nk) {  // b[k][n]: row k of the panel is a contiguous run of b's row k0 + k
+    for (int64_t k = 0; k < kc; ++k) {
+      float* dst = bp + k * nr;
+      simd_to_f32(w.data, w.dtype, (k0 + k) * w.N + n0, cols, dst);
+      for (int64_t c = cols; c < nr; ++c) dst[c] = 0.0f;
+    }
+    return;
+  }
   // w[n][k]: column j of the panel is a contiguous run of w's row n0 + j. Convert those runs to f32 first
   // (into scratch, [nr][kc]), then transpose them into the panel a cache line at a time.
   const float* src[kMaxNR];
@@ -383,78 +389,43 @@ void gemm(const float* A, int64_t M, const WeightView& w, float* C, bool paralle
   const int64_t kc_max = std::min(kKC, K);
   float* const ap_all = scratch_floats<0>(mtiles * mr * kc_max);
 
+  // Tasks: (group of panels) × (share of the row-tile blocks). A task packs its group's panels into a per-thread
+  // buffer that stays in L2 (once for consecutive tasks of one group) and runs its row tiles against them, a
+  // block of row tiles (L2) at a time. Packing a whole N block of panels into one shared buffer first (4 MB,
+  // past L2) wrote it out to L3 and read it back: measured in one process, a 16-row linear through
+  // 4096→11008 took 25.8 ms that way and 16.8 ms this way, and a 1024³ matmul 8.8 ms and 8.0 ms. Few panel
+  // groups (narrow products) are split over the row blocks too, so every thread has work.
+  const int64_t ppt = mk.panels_per_task, panels = (N + nr - 1) / nr, groups = (panels + ppt - 1) / ppt;
+  const int64_t msplit = parallel ? std::min(mblocks, std::max<int64_t>(1, (2 * cpu_threads() + groups - 1) / groups)) : 1;
+  const int64_t mper = (mblocks + msplit - 1) / msplit;
   for (int64_t k0 = 0; k0 < K; k0 += kKC) {
     const int64_t kc = std::min(kKC, K - k0);
     const bool accumulate = k0 > 0;
-    auto pack_a = [&](int64_t j) {
-      pack_a_tile(A + j * mr * K, K, std::min(mr, M - j * mr), mr, k0, kc, ap_all + j * mr * kc);
-    };
-    if (w.nk) {
-      // Linear (w[n][k]): each task packs its own group of panels into a per-thread buffer that stays in L2
-      // and runs every row tile against it, a block of row tiles (L2) at a time. Packing all of an N block
-      // into one shared buffer first (4 MB, past L2) wrote it out to L3 and read it back: a 16-row product
-      // through 4096→11008 took 25.8 ms that way and 16.8 ms this way (2 threads, same session).
-      run(parallel, mtiles, 1, [&](int64_t j0, int64_t j1) {
-        for (int64_t j = j0; j < j1; ++j) pack_a(j);
-      });
-      const int64_t ppt = mk.panels_per_task, panels = (N + nr - 1) / nr, groups = (panels + ppt - 1) / ppt;
-      run(parallel, groups, 1, [&](int64_t g0, int64_t g1) {
-        float* const bp_group = scratch_floats<1>(ppt * nr * kc);
-        float* const scratch = scratch_floats<2>(kMaxNR * kc);
-        for (int64_t g = g0; g < g1; ++g) {
-          const int64_t p0 = g * ppt, p1 = std::min(panels, p0 + ppt);
+    run(parallel, mtiles, 1, [&](int64_t j0, int64_t j1) {
+      for (int64_t j = j0; j < j1; ++j)
+        pack_a_tile(A + j * mr * K, K, std::min(mr, M - j * mr), mr, k0, kc, ap_all + j * mr * kc);
+    });
+    run(parallel, groups * msplit, 1, [&](int64_t t0, int64_t t1) {
+      float* const bp_group = scratch_floats<1>(ppt * nr * kc);
+      float* const scratch = scratch_floats<2>(kMaxNR * kc);
+      int64_t packed = -1;  // the group whose panels bp_group holds
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t g = t / msplit, mb0 = (t % msplit) * mper, mb1 = std::min(mblocks, mb0 + mper);
+        const int64_t p0 = g * ppt, p1 = std::min(panels, p0 + ppt);
+        if (mb0 >= mb1) continue;
+        if (packed != g)
           for (int64_t p = p0; p < p1; ++p)
             pack_b_panel(w, k0, kc, p * nr, std::min(nr, N - p * nr), nr, bp_group + (p - p0) * kc * nr, scratch);
-          for (int64_t mb = 0; mb < mblocks; ++mb) {
-            const int64_t mt0 = mb * mk.mc_tiles, mt1 = std::min(mtiles, mt0 + mk.mc_tiles);
-            for (int64_t p = p0; p < p1; ++p)
-              for (int64_t mt = mt0; mt < mt1; ++mt)
-                run_tile(mk, ap_all + mt * mr * kc, bp_group + (p - p0) * kc * nr, kc, C, M, N, mt * mr, p * nr,
-                         accumulate);
-          }
-        }
-      });
-      continue;
-    }
-    // Matmul (b[k][n]): the B panels of an N block are packed a row of b per job, read sequentially across
-    // every panel (a panel at a time would read 64 bytes from each of kc rows N·4 bytes apart, which defeats
-    // the prefetcher), together with the A tiles (once per K block); jobs of similar size keep the threads'
-    // contiguous job ranges balanced.
-    const int64_t nc_max = std::min(kNC, N);
-    float* const bp_all = scratch_floats<1>((nc_max + nr - 1) / nr * nr * kc_max);
-    for (int64_t n0 = 0; n0 < N; n0 += kNC) {
-      const int64_t nc = std::min(kNC, N - n0), panels = (nc + nr - 1) / nr;
-      const int64_t a_jobs = n0 == 0 ? mtiles : 0;
-      run(parallel, a_jobs + kc, 1, [&](int64_t j0, int64_t j1) {
-        for (int64_t j = j0; j < j1; ++j) {
-          if (j < a_jobs) {
-            pack_a(j);
-            continue;
-          }
-          const int64_t k = j - a_jobs;
-          for (int64_t p = 0; p < panels; ++p) {
-            const int64_t cols = std::min(nr, nc - p * nr);
-            float* dst = bp_all + p * kc * nr + k * nr;
-            simd_to_f32(w.data, w.dtype, (k0 + k) * N + n0 + p * nr, cols, dst);
-            for (int64_t c = cols; c < nr; ++c) dst[c] = 0.0f;
-          }
-        }
-      });
-      // Tasks: (block of row tiles) × (group of panels). Consecutive tasks share the block of the larger packed
-      // operand, so that one is read from L3 once per K block while the smaller one stays in L2.
-      const int64_t pgroups = (panels + mk.panels_per_task - 1) / mk.panels_per_task;
-      const bool b_major = nc > M;
-      run(parallel, mblocks * pgroups, 1, [&](int64_t t0, int64_t t1) {
-        for (int64_t t = t0; t < t1; ++t) {
-          const int64_t mb = b_major ? t % mblocks : t / pgroups, g = b_major ? t / mblocks : t % pgroups;
+        packed = g;
+        for (int64_t mb = mb0; mb < mb1; ++mb) {
           const int64_t mt0 = mb * mk.mc_tiles, mt1 = std::min(mtiles, mt0 + mk.mc_tiles);
-          const int64_t p0 = g * mk.panels_per_task, p1 = std::min(panels, p0 + mk.panels_per_task);
           for (int64_t p = p0; p < p1; ++p)
             for (int64_t mt = mt0; mt < mt1; ++mt)
-              run_tile(mk, ap_all + mt * mr * kc, bp_all + p * kc * nr, kc, C, M, N, mt * mr, n0 + p * nr, accumulate);
+              run_tile(mk, ap_all + mt * mr * kc, bp_group + (p - p0) * kc * nr, kc, C, M, N, mt * mr, p * nr,
+                       accumulate);
         }
-      });
-    }
+      }
+    });
   }
 }
 

@@ -197,6 +197,20 @@ for (const { device, path, label } of backends) {
       }
     });
 
+    it('matmul: GEMM blocking (K blocks, several panel groups, a narrow product split over row blocks)', async () => {
+      for (const [M, K, N] of [
+        [300, 600, 40], // one panel group: its row blocks are shared out among the threads, 2 K blocks
+        [1000, 64, 40], // several row blocks per share
+        [150, 600, 300], // a few panel groups, the last panel partial
+        [20, 40, 2100], // many panel groups: a thread's run of tasks spans several (each packs its own)
+      ]) {
+        const r = rng();
+        const a = rnd([1, M, K], 'f32', r);
+        const b = rnd([K, N], 'f32', r, 1 / Math.sqrt(K));
+        await check(ops.matmul(a.t, b.t), ref.matmul(a.r, b.r), Math.sqrt(K), `matmul ${M}x${K}x${N}`);
+      }
+    });
+
     it('add / mul with broadcasting', async () => {
       const shapes: [number[], number[]][] = [
         [
