@@ -483,25 +483,34 @@ async function benchDevice(device: Device): Promise<void> {
   }
 
   // The same projections as a decode step meets them: every layer's weights in turn, 740 MB in all (more than
-  // any L3 here), so each is read from memory; against the read ceiling, as a decode step only reads.
+  // any L3 here), so each is read from memory; against the read ceiling, as a decode step only reads. One row per
+  // weight dtype: the same bytes, so f32 holds a quarter of q8's rows and bf16 half.
   if (native) {
-    const shape = [16 * 5632, 2048];
-    // The read rate of these shared hosts drifts by a third within minutes: measured again just before this
-    // row, the higher of that and the start's figure is the ceiling.
-    const again = (await measureCpuCeilings(300)).readGBps;
-    const read: Ceiling =
-      again > native.read.value
-        ? { ...native.read, value: again, label: 'native 1 GB sum, just before this row' }
-        : native.read;
-    await kernel(device, 'gemv q8 x[1,2048] through 4 × w[90112,2048] (1B gate/up of 16 layers, from memory)', {
-      setup: () => [
-        randomTensor('f32', [1, 2048], device, 1, 5),
-        ...[0, 1, 2, 3].map((i) => randomTensor('q8', shape, device, 0.05, 30 + i)),
-      ],
-      enqueue: ([x, ...ws]) => ws.map((w) => ops.linear(x, w)),
-      work: { amount: 4 * byteLength('q8', shape), unit: 'GB/s' },
-      goal: { kind: 'ceiling', ceiling: read, what: 'read bandwidth', min: 0.85 },
-    });
+    for (const [dtype, rows, what] of [
+      ['q8', 16 * 5632, '1B gate/up of 16 layers'],
+      ['bf16', 8 * 5632, '1B gate/up of 8 layers'],
+      ['f32', 4 * 5632, '1B gate/up of 4 layers'],
+    ] as const) {
+      const shape = [rows, 2048];
+      const name = `gemv ${dtype} x[1,2048] through 4 × w[${rows},2048] (${what}, from memory)`;
+      if (onlyRows !== undefined && !name.includes(onlyRows)) continue;
+      // The read rate of these shared hosts drifts by a third within minutes: measured again just before this
+      // row, the higher of that and the start's figure is the ceiling.
+      const again = (await measureCpuCeilings(300)).readGBps;
+      const read: Ceiling =
+        again > native.read.value
+          ? { ...native.read, value: again, label: 'native 1 GB sum, just before this row' }
+          : native.read;
+      await kernel(device, name, {
+        setup: () => [
+          randomTensor('f32', [1, 2048], device, 1, 5),
+          ...[0, 1, 2, 3].map((i) => randomTensor(dtype, shape, device, 0.05, 30 + i)),
+        ],
+        enqueue: ([x, ...ws]) => ws.map((w) => ops.linear(x, w)),
+        work: { amount: 4 * byteLength(dtype, shape), unit: 'GB/s' },
+        goal: { kind: 'ceiling', ceiling: read, what: 'read bandwidth', min: 0.85 },
+      });
+    }
   }
 
   // Decode attention: one query over a 2048-token KV cache; streams K and V once.

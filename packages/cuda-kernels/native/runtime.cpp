@@ -23,27 +23,25 @@ MemoryStats& memory_stats() {
 }
 
 // ---- the CPU buffer cache ----
-namespace {
-// 64-byte aligned, at least 64 bytes: the size a CPU storage of nbytes really has.
-size_t cpu_padded(size_t nbytes) { return nbytes == 0 ? 64 : (nbytes + 63) / 64 * 64; }
 
 // Large storages start on a 2 MB boundary and ask for transparent huge pages over their whole 2 MB pages (the
 // tail stays in 4 KB pages, so no memory is added). Weights streamed from memory otherwise take a TLB miss
 // every 4 KB, and on a VM each miss is a two-level page walk: measured in one process, 22 layers of 1B q8
 // decode GEMVs streamed 10.5 GB/s on 4 KB pages and 14.3–17.2 GB/s on 2 MB pages, and packing a 180 MB f32
 // weight for the GEMM (32 rows 16 KB apart, 2 KB of each at a time) went from 2.2 to 3.9 GB/s on one thread.
-constexpr size_t kHugePage = size_t{2} << 20;
-constexpr size_t kHugeMin = kHugePage;
-
-// A fresh buffer of `padded` bytes (not zeroed), or null.
 void* cpu_alloc_fresh(size_t padded) {
-  if (padded < kHugeMin) return std::aligned_alloc(64, padded);
+  constexpr size_t kHugePage = size_t{2} << 20;
+  if (padded < kHugePage) return std::aligned_alloc(64, padded);
   void* p = nullptr;
   if (posix_memalign(&p, kHugePage, padded) != 0) return nullptr;
   // Before the first touch, so the faults take huge pages; only a hint (ignored where THP is off).
   madvise(p, padded / kHugePage * kHugePage, MADV_HUGEPAGE);
   return p;
 }
+
+namespace {
+// 64-byte aligned, at least 64 bytes: the size a CPU storage of nbytes really has.
+size_t cpu_padded(size_t nbytes) { return nbytes == 0 ? 64 : (nbytes + 63) / 64 * 64; }
 
 // Freed CPU storages by padded size, for the next allocation of that size: a large one then skips the page
 // faults and the kernel's zero-fill, and a small one malloc, which the stream thread freeing what the JS thread

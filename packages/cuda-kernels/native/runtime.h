@@ -55,6 +55,9 @@ MemoryStats& memory_stats();
 // large allocation is fresh pages: one page fault and one kernel zero-fill per 4 KiB on first touch, which cost
 // a memory-bound op on a 134 MB tensor more than its own work. Not counted in MemoryStats (not live).
 size_t cpu_cached_bytes();
+// A fresh CPU buffer of `padded` bytes (a multiple of 64, not zeroed; std::free it), or null. Those of 2 MB or
+// more start on a 2 MB boundary and ask for transparent huge pages (see runtime.cpp).
+void* cpu_alloc_fresh(size_t padded);
 void release_cpu_cache();
 
 // Time spent in each CPU kernel, for finding where a model's time goes (off by default: no cost). Mode 1

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "../runtime.h"
 #include "parallel.h"
 
 namespace seed {
@@ -118,8 +119,9 @@ CpuCeilings measure_cpu_ceilings(double ms) {
 
   // ---- copy bandwidth: 256 MB source, split across threads; best of a few runs ----
   const size_t n = size_t(256) << 20;
-  char* src = static_cast<char*>(std::aligned_alloc(64, n));
-  char* dst = static_cast<char*>(std::aligned_alloc(64, n));
+  // Allocated as tensors are (huge pages), so the ceilings and the kernels stream the same kind of memory.
+  char* src = static_cast<char*>(cpu_alloc_fresh(n));
+  char* dst = static_cast<char*>(cpu_alloc_fresh(n));
   if (src && dst) {
     std::memset(src, 1, n);
     std::memset(dst, 0, n);  // fault the pages in before timing
@@ -146,7 +148,7 @@ CpuCeilings measure_cpu_ceilings(double ms) {
   // step needs (it only reads its weights), which a copy's rate does not tell: a copy moves read and written
   // bytes in both directions at once ----
   const size_t rn = size_t(1) << 30;
-  char* buf = static_cast<char*>(std::aligned_alloc(64, rn));
+  char* buf = static_cast<char*>(cpu_alloc_fresh(rn));
   if (buf) {
     std::memset(buf, 1, rn);
     double best = 0;
