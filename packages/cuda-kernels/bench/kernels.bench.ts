@@ -513,18 +513,25 @@ async function benchDevice(device: Device): Promise<void> {
     }
   }
 
-  // Decode attention: one query over a 2048-token KV cache; streams K and V once.
+  // Decode attention: one query over a 2048-token KV cache; streams K and V once. Each run takes the next of
+  // several caches, 512 MB in all (a decode step reads each layer's cache in turn): one cache read again and
+  // again is partly served by the L3 of these hosts (f32: 23.6 GB/s that way where the caches in turn gave 13).
   for (const dtype of ['f32', 'bf16'] as const) {
     const kv = [1, 2048, 32, 128];
-    await kernel(device, `attention ${dtype} 1 query × 2048 keys, 32 heads, D 128`, {
+    const caches = Math.ceil((512 * MB) / (2 * byteLength(dtype, kv)));
+    await kernel(device, `attention ${dtype} 1 query × 2048 keys, 32 heads, D 128 (${caches} caches in turn)`, {
       setup: () => [
         randomTensor(dtype, [1, 1, 32, 128], device, 1, 7),
-        randomTensor(dtype, kv, device, 1, 8),
-        randomTensor(dtype, kv, device, 1, 9),
+        ...Array.from({ length: 2 * caches }, (_, i) => randomTensor(dtype, kv, device, 1, 8 + i)),
       ],
-      enqueue: ([q, k, v]) => [ops.attention(q, k, v)],
+      enqueue: ([q, ...kvs], run) => {
+        const c = run % caches;
+        return [ops.attention(q, kvs[2 * c], kvs[2 * c + 1])];
+      },
       work: { amount: 2 * byteLength(dtype, kv), unit: 'GB/s' },
-      goal: { kind: 'ceiling', ceiling: bandwidth, what: 'bandwidth', min: 0.7 },
+      goal: native
+        ? { kind: 'ceiling', ceiling: native.read, what: 'read bandwidth', min: 0.7 }
+        : { kind: 'ceiling', ceiling: bandwidth, what: 'bandwidth', min: 0.7 },
     });
   }
 

@@ -426,6 +426,103 @@ __attribute__((target("avx512f"))) void chunk_pv4_avx512(float* acc, const float
 
 // check_attention has established the shapes, the kv heads dividing the query heads, kvLen ≤ Tk, and the
 // mask's layout ([Tq, ≥kvLen] or [B, 1|Hq, Tq, ≥kvLen]).
+namespace {
+
+// ---- decode over a long cache: the keys shared out among the threads (flash-decoding) ----
+// One query per head and no mask tensor (a decode step). A work item is (batch, range of keys) with every head:
+// key j's rows of all kv heads are one block of Hkv·D elements, so an item streams its share of the cache front
+// to back, a chunk of keys at a time, which the hardware prefetcher follows. Work items of one kv head (the
+// general path below) read D elements every Hkv·D instead: from memory (16 caches in turn) that streamed 0.38 of
+// the read rate for f32 and 0.31 for bf16. Each item keeps a running max, sum and accumulator per query head;
+// a batch's items are merged at the end.
+constexpr int64_t kSplitMinKeys = 64;  // keys per item at least
+constexpr int64_t kSplitChunk = 16;    // keys per online-softmax step (one vector of scores)
+constexpr int64_t kSplitFromKeys = 128;  // from this many keys on (shorter caches take the general path)
+
+// o[b, 0, h, :] = softmax(q·kᵀ · scale) · v over keys [0, L) (L ≥ 1).
+void attend_decode_split(const TensorView& q, const TensorView& k, const TensorView& v, const TensorView& o, int64_t L,
+                         float scale) {
+  const int64_t B = q.shape[0], Hq = q.shape[2], D = q.shape[3], Tk = k.shape[1], Hkv = k.shape[2];
+  const int64_t group = Hq / Hkv, block = Hkv * D;  // elements of one key's rows
+  const int64_t splits = std::min<int64_t>((L + kSplitMinKeys - 1) / kSplitMinKeys, 4 * cpu_threads());
+  const int64_t per = (L + splits - 1) / splits;
+  const float neg_inf = -std::numeric_limits<float>::infinity();
+  const bool avx512 = cpu_path() >= CpuPath::Avx512, avx2 = cpu_features().avx2 && cpu_features().fma;
+  const bool f32 = k.dtype == DType::F32;
+  const bool bf16x = k.dtype == DType::BF16 && avx512;  // bf16 rows converted in registers, not copied first
+  const bool direct = f32 || bf16x;                        // K/V read where they are
+  // Per (batch, split): running max [Hq], sum [Hq], accumulator [Hq, D].
+  std::vector<float> mx(B * splits * Hq, neg_inf), sum(B * splits * Hq, 0.0f), acc(B * splits * Hq * D, 0.0f);
+  parallel_for(B * splits, 1, [&](int64_t t0, int64_t t1) {
+    std::vector<float> qf(Hq * D), kc(direct ? 0 : kSplitChunk * block), vc(direct ? 0 : kSplitChunk * block);
+    alignas(64) float sc[kSplitChunk];
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t b = t / splits, j0 = (t % splits) * per, j1 = std::min(L, j0 + per);
+      row_to_f32(q.data, q.dtype, b * Hq * D, Hq * D, qf.data());
+      float *m = mx.data() + t * Hq, *l = sum.data() + t * Hq, *a0 = acc.data() + t * Hq * D;
+      for (int64_t c0 = j0; c0 < j1; c0 += kSplitChunk) {
+        const int64_t nc = std::min(kSplitChunk, j1 - c0), off = (b * Tk + c0) * block;
+        const float *kr = nullptr, *vr = nullptr;  // f32 rows: in place (f32), or converted (neither f32 nor bf16x)
+        const uint16_t *kb = nullptr, *vb = nullptr;  // bf16 rows in place (bf16x)
+        if (bf16x) {
+          kb = static_cast<const uint16_t*>(k.data) + off;
+          vb = static_cast<const uint16_t*>(v.data) + off;
+        } else {
+          kr = f32 ? k.as<float>() + off : (row_to_f32(k.data, k.dtype, off, nc * block, kc.data()), kc.data());
+          vr = f32 ? v.as<float>() + off : (row_to_f32(v.data, v.dtype, off, nc * block, vc.data()), vc.data());
+        }
+        for (int64_t h = 0; h < Hq; ++h) {
+          const float* qh = qf.data() + h * D;
+          const int64_t hd = (h / group) * D;  // this head's rows within a key's block
+          float cmax = neg_inf;
+          for (int64_t jj = 0; jj < kSplitChunk; ++jj) {
+            sc[jj] = jj >= nc   ? neg_inf
+                     : bf16x  ? scale * dot_bf16_avx512(qh, kb + jj * block + hd, D)
+                     : avx512 ? scale * dot_f32_avx512(qh, kr + jj * block + hd, D)
+                              : scale * dot_f32(qh, kr + jj * block + hd, D);
+            cmax = std::max(cmax, sc[jj]);
+          }
+          const float mnew = std::max(m[h], cmax), corr = std::exp(m[h] - mnew);  // corr 0 on the first chunk
+          float* a = a0 + h * D;
+          if (corr != 1.0f)
+            for (int64_t d = 0; d < D; ++d) a[d] *= corr;
+          float ps = 0;
+          if (avx512) ps = exp_row_avx512(sc, kSplitChunk, mnew);
+          else if (avx2) ps = exp_row_avx2(sc, kSplitChunk, mnew);
+          else
+            for (int64_t jj = 0; jj < kSplitChunk; ++jj) ps += sc[jj] = jj >= nc ? 0.0f : std::exp(sc[jj] - mnew);
+          l[h] = l[h] * corr + ps;
+          m[h] = mnew;
+          for (int64_t jj = 0; jj < nc; ++jj) {
+            if (bf16x) axpy_bf16_avx512(a, sc[jj], vb + jj * block + hd, D);
+            else if (avx512) axpy_f32_avx512(a, sc[jj], vr + jj * block + hd, D);
+            else scale_axpy_f32(a, 1.0f, sc[jj], vr + jj * block + hd, D);
+          }
+        }
+      }
+    }
+  });
+  // Merge: o = Σ_s e^(m_s − M) acc_s / Σ_s e^(m_s − M) l_s, M the largest m_s (items with no keys have m = −inf).
+  std::vector<float> out(D);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < Hq; ++h) {
+      float M = neg_inf, den = 0;
+      for (int64_t s2 = 0; s2 < splits; ++s2) M = std::max(M, mx[(b * splits + s2) * Hq + h]);
+      std::fill(out.begin(), out.end(), 0.0f);
+      for (int64_t s2 = 0; s2 < splits; ++s2) {
+        const int64_t i = (b * splits + s2) * Hq + h;
+        if (mx[i] == neg_inf) continue;
+        const float w = std::exp(mx[i] - M);
+        den += w * sum[i];
+        for (int64_t d = 0; d < D; ++d) out[d] += w * acc[i * D + d];
+      }
+      for (int64_t d = 0; d < D; ++d) out[d] /= den;
+      row_from_f32(out.data(), D, o.data, o.dtype, (b * Hq + h) * D);
+    }
+}
+
+}  // namespace
+
 void seed_cpu_attention(OpCall& call, const AttentionArgs& args) {
   const TensorView &q = call.in[0], &k = call.in[1], &v = call.in[2], &o = call.out[0];
   const TensorView* mask = call.in.size() > 3 ? &call.in[3] : nullptr;
@@ -438,6 +535,10 @@ void seed_cpu_attention(OpCall& call, const AttentionArgs& args) {
   const int64_t group = Hq / Hkv, qBlocks = (Tq + kQBlock - 1) / kQBlock;
   const bool f32 = q.dtype == DType::F32;
   const float neg_inf = -std::numeric_limits<float>::infinity();
+
+  // A decode step over a long cache: its keys shared out among the threads, each streaming its range.
+  if (const int64_t L = causal ? std::min(kvLen, qOffset + 1) : kvLen; Tq == 1 && !mask && L >= kSplitFromKeys)
+    return attend_decode_split(q, k, v, o, L, scale);
 
   if (Tq >= 8 && cpu_features().avx2 && cpu_features().fma) {
     const PrefillArgs a{&q, &k, &v, &o, mask, Tq, Hq, D, Tk, Hkv, group, kvLen, qOffset, mHeads, mCols, causal, scale};
