@@ -385,9 +385,10 @@ for (const { device, path, label } of backends) {
         { B: 1, Tq: 1, Tk: 40, Hq: 8, Hkv: 8, D: 128, causal: true, kvLen: 33 },
         // Decode (one query): GQA over several work items and key chunks, masks, a KV-cache offset.
         { B: 1, Tq: 1, Tk: 200, Hq: 32, Hkv: 4, D: 64, causal: true, kvLen: 101, qOffset: 100 },
-        // Decode over 128 keys or more (no mask): the keys shared out among the threads, partial chunks, merged.
         { B: 1, Tq: 1, Tk: 200, Hq: 32, Hkv: 4, D: 64, causal: true, kvLen: 131, qOffset: 130 },
-        { B: 2, Tq: 1, Tk: 320, Hq: 8, Hkv: 2, D: 40, causal: true, kvLen: 300, qOffset: 250 },
+        // Decode over 128 keys or more, under 4 query heads per kv head, no mask: the keys shared out among the
+        // threads, partial chunks, merged.
+        { B: 2, Tq: 1, Tk: 320, Hq: 6, Hkv: 2, D: 40, causal: true, kvLen: 300, qOffset: 250 },
         { B: 1, Tq: 1, Tk: 700, Hq: 6, Hkv: 6, D: 88, causal: false, kvLen: 700 },
         { B: 2, Tq: 1, Tk: 70, Hq: 8, Hkv: 2, D: 64, causal: true, kvLen: 70, mask: 'bh', qOffset: 69 },
         { B: 1, Tq: 1, Tk: 150, Hq: 6, Hkv: 6, D: 88, causal: false, kvLen: 150, mask: 'b1' },
