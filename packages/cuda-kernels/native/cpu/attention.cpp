@@ -13,6 +13,7 @@
 //    rescaled first. Both products run at the micro-kernel's FMA rate instead of one load per FMA.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <vector>
@@ -108,6 +109,39 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void axpy_bf16_avx512(float
     const __mmask16 m = static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
     _mm512_mask_storeu_ps(acc + i, m, _mm512_fmadd_ps(vp, bf16x16(v + i, m), _mm512_maskz_loadu_ps(m, acc + i)));
   }
+}
+
+// The same with AVX2 (the split decode path on the avx2 path): 8 lanes per bf16 load, the tail scalar.
+__attribute__((target("avx2,fma"))) inline __m256 bf16x8(const uint16_t* p) {
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))), 16));
+}
+inline float bf16_value(uint16_t b) {
+  const uint32_t u = static_cast<uint32_t>(b) << 16;
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+__attribute__((target("avx2,fma"))) float dot_bf16_avx2(const float* q, const uint16_t* k, int64_t n) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = s0;
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), bf16x8(k + i), s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), bf16x8(k + i + 8), s1);
+  }
+  for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), bf16x8(k + i), s0);
+  const __m256 s = _mm256_add_ps(s0, s1);
+  __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+  h = _mm_add_ss(h, _mm_movehdup_ps(h));
+  float r = _mm_cvtss_f32(h);
+  for (; i < n; ++i) r += q[i] * bf16_value(k[i]);
+  return r;
+}
+__attribute__((target("avx2,fma"))) void axpy_bf16_avx2(float* acc, float p, const uint16_t* v, int64_t n) {
+  const __m256 vp = _mm256_set1_ps(p);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(acc + i, _mm256_fmadd_ps(vp, bf16x8(v + i), _mm256_loadu_ps(acc + i)));
+  for (; i < n; ++i) acc[i] += p * bf16_value(v[i]);
 }
 
 __attribute__((target("avx512f"))) float dot_f32_avx512(const float* q, const float* k, int64_t n) {
@@ -449,7 +483,7 @@ void attend_decode_split(const TensorView& q, const TensorView& k, const TensorV
   const float neg_inf = -std::numeric_limits<float>::infinity();
   const bool avx512 = cpu_path() >= CpuPath::Avx512, avx2 = cpu_features().avx2 && cpu_features().fma;
   const bool f32 = k.dtype == DType::F32;
-  const bool bf16x = k.dtype == DType::BF16 && avx512;  // bf16 rows converted in registers, not copied first
+  const bool bf16x = k.dtype == DType::BF16 && (avx512 || avx2);  // bf16 rows converted in registers, not copied
   const bool direct = f32 || bf16x;                        // K/V read where they are
   // Per (batch, split): running max [Hq], sum [Hq], accumulator [Hq, D].
   std::vector<float> mx(B * splits * Hq, neg_inf), sum(B * splits * Hq, 0.0f), acc(B * splits * Hq * D, 0.0f);
@@ -477,7 +511,8 @@ void attend_decode_split(const TensorView& q, const TensorView& k, const TensorV
           float cmax = neg_inf;
           for (int64_t jj = 0; jj < kSplitChunk; ++jj) {
             sc[jj] = jj >= nc   ? neg_inf
-                     : bf16x  ? scale * dot_bf16_avx512(qh, kb + jj * block + hd, D)
+                     : bf16x  ? scale * (avx512 ? dot_bf16_avx512(qh, kb + jj * block + hd, D)
+                                                : dot_bf16_avx2(qh, kb + jj * block + hd, D))
                      : avx512 ? scale * dot_f32_avx512(qh, kr + jj * block + hd, D)
                               : scale * dot_f32(qh, kr + jj * block + hd, D);
             cmax = std::max(cmax, sc[jj]);
@@ -494,7 +529,8 @@ void attend_decode_split(const TensorView& q, const TensorView& k, const TensorV
           l[h] = l[h] * corr + ps;
           m[h] = mnew;
           for (int64_t jj = 0; jj < nc; ++jj) {
-            if (bf16x) axpy_bf16_avx512(a, sc[jj], vb + jj * block + hd, D);
+            if (bf16x && avx512) axpy_bf16_avx512(a, sc[jj], vb + jj * block + hd, D);
+            else if (bf16x) axpy_bf16_avx2(a, sc[jj], vb + jj * block + hd, D);
             else if (avx512) axpy_f32_avx512(a, sc[jj], vr + jj * block + hd, D);
             else scale_axpy_f32(a, 1.0f, sc[jj], vr + jj * block + hd, D);
           }

@@ -390,6 +390,7 @@ for (const { device, path, label } of backends) {
         // threads, partial chunks, merged.
         { B: 2, Tq: 1, Tk: 320, Hq: 6, Hkv: 2, D: 40, causal: true, kvLen: 300, qOffset: 250 },
         { B: 1, Tq: 1, Tk: 700, Hq: 6, Hkv: 6, D: 88, causal: false, kvLen: 700 },
+        { B: 1, Tq: 1, Tk: 200, Hq: 3, Hkv: 3, D: 20, causal: false, kvLen: 200 }, // D past the vectors: scalar tails
         { B: 2, Tq: 1, Tk: 70, Hq: 8, Hkv: 2, D: 64, causal: true, kvLen: 70, mask: 'bh', qOffset: 69 },
         { B: 1, Tq: 1, Tk: 150, Hq: 6, Hkv: 6, D: 88, causal: false, kvLen: 150, mask: 'b1' },
         { B: 2, Tq: 7, Tk: 20, Hq: 4, Hkv: 1, D: 64, causal: true, kvLen: 13 },
