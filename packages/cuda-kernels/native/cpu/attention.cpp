@@ -66,10 +66,7 @@ __attribute__((target("avx2,fma"))) float exp_row_avx2(float* sc, int64_t n, flo
     _mm256_storeu_ps(sc + jj, pv);
     sum = _mm256_add_ps(sum, pv);
   }
-  __m128 hs = _mm_add_ps(_mm256_castps256_ps128(sum), _mm256_extractf128_ps(sum, 1));
-  hs = _mm_add_ps(hs, _mm_movehl_ps(hs, hs));
-  hs = _mm_add_ss(hs, _mm_movehdup_ps(hs));
-  return _mm_cvtss_f32(hs);
+  return hsum(sum);
 }
 
 __attribute__((target("avx512f"))) float exp_row_avx512(float* sc, int64_t n, float mx) {
@@ -129,11 +126,7 @@ __attribute__((target("avx2,fma"))) float dot_bf16_avx2(const float* q, const ui
     s1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), bf16x8(k + i + 8), s1);
   }
   for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), bf16x8(k + i), s0);
-  const __m256 s = _mm256_add_ps(s0, s1);
-  __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-  h = _mm_add_ss(h, _mm_movehdup_ps(h));
-  float r = _mm_cvtss_f32(h);
+  float r = hsum(_mm256_add_ps(s0, s1));
   for (; i < n; ++i) r += q[i] * bf16_value(k[i]);
   return r;
 }

@@ -432,13 +432,6 @@ void gemm(const float* A, int64_t M, const WeightView& w, float* C, bool paralle
 // ---------------------------------------------------------------------------------------------------
 // Matrix-vector: y[m, n] = Σ_k x[m, k] · w[n, k] (· scale[n] for q8) for m < R ≤ kGemvMaxRows.
 
-__attribute__((target("avx2,fma"))) inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
 // 8 weights w[i..i+8) as f32 (q8: the raw int8 values; the scale is applied to the finished sum).
 template <DType T>
 __attribute__((target("avx2,fma,f16c"))) inline __m256 load8(const void* w, int64_t i) {
