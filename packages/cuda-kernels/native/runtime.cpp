@@ -4,7 +4,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
-#include <sys/mman.h>
 #include <cstring>
 #include <deque>
 #include <iterator>
@@ -12,6 +11,8 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+
+#include <sys/mman.h>
 
 #include "cpu/parallel.h"
 

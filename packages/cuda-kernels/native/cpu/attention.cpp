@@ -13,7 +13,6 @@
 //    rescaled first. Both products run at the micro-kernel's FMA rate instead of one load per FMA.
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <memory>
 #include <vector>
@@ -109,32 +108,23 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void axpy_bf16_avx512(float
 }
 
 // The same with AVX2 (the split decode path on the avx2 path): 8 lanes per bf16 load, the tail scalar.
-__attribute__((target("avx2,fma"))) inline __m256 bf16x8(const uint16_t* p) {
-  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))), 16));
-}
-inline float bf16_value(uint16_t b) {
-  const uint32_t u = static_cast<uint32_t>(b) << 16;
-  float f;
-  std::memcpy(&f, &u, sizeof f);
-  return f;
-}
 __attribute__((target("avx2,fma"))) float dot_bf16_avx2(const float* q, const uint16_t* k, int64_t n) {
   __m256 s0 = _mm256_setzero_ps(), s1 = s0;
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), bf16x8(k + i), s0);
-    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), bf16x8(k + i + 8), s1);
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load_bf16x8(k + i), s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), load_bf16x8(k + i + 8), s1);
   }
-  for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), bf16x8(k + i), s0);
+  for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load_bf16x8(k + i), s0);
   float r = hsum(_mm256_add_ps(s0, s1));
-  for (; i < n; ++i) r += q[i] * bf16_value(k[i]);
+  for (; i < n; ++i) r += q[i] * bf16_to_f32(k[i]);
   return r;
 }
 __attribute__((target("avx2,fma"))) void axpy_bf16_avx2(float* acc, float p, const uint16_t* v, int64_t n) {
   const __m256 vp = _mm256_set1_ps(p);
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(acc + i, _mm256_fmadd_ps(vp, bf16x8(v + i), _mm256_loadu_ps(acc + i)));
-  for (; i < n; ++i) acc[i] += p * bf16_value(v[i]);
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(acc + i, _mm256_fmadd_ps(vp, load_bf16x8(v + i), _mm256_loadu_ps(acc + i)));
+  for (; i < n; ++i) acc[i] += p * bf16_to_f32(v[i]);
 }
 
 __attribute__((target("avx512f"))) float dot_f32_avx512(const float* q, const float* k, int64_t n) {
@@ -545,7 +535,8 @@ void attend_decode_split(const TensorView& q, const TensorView& k, const TensorV
         den += w * sum[i];
         for (int64_t d = 0; d < D; ++d) out[d] += w * acc[i * D + d];
       }
-      for (int64_t d = 0; d < D; ++d) out[d] /= den;
+      const float inv = den > 0 ? 1.0f / den : 0.0f;  // as the general path: no weight anywhere gives zeros
+      for (int64_t d = 0; d < D; ++d) out[d] *= inv;
       row_from_f32(out.data(), D, o.data, o.dtype, (b * Hq + h) * D);
     }
 }

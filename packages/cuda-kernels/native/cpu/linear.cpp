@@ -438,10 +438,7 @@ __attribute__((target("avx2,fma,f16c"))) inline __m256 load8(const void* w, int6
   if constexpr (T == DType::F32) return _mm256_loadu_ps(static_cast<const float*>(w) + i);
   if constexpr (T == DType::F16)
     return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(w) + i)));
-  if constexpr (T == DType::BF16) {
-    __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(w) + i));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-  }
+  if constexpr (T == DType::BF16) return load_bf16x8(static_cast<const uint16_t*>(w) + i);
   return _mm256_setzero_ps();
 }
 

@@ -10,6 +10,11 @@
 
 namespace seed {
 
+// 8 bf16 values at p as f32 (a bf16 is the top half of an f32).
+__attribute__((target("avx2"))) inline __m256 load_bf16x8(const uint16_t* p) {
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))), 16));
+}
+
 // The sum of v's 8 lanes.
 __attribute__((target("avx2,fma"))) inline float hsum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
