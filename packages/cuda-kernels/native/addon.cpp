@@ -218,7 +218,10 @@ Napi::Value Enqueue(const Napi::CallbackInfo& info) {
   std::vector<std::shared_ptr<Tensor>> inputs;
   int device = kCpu;
   for (uint32_t i = 0; i < ins.Length(); ++i) {
-    auto t = unwrap(ins.Get(i), (name + " input " + std::to_string(i)).c_str());
+    Napi::Value in = ins.Get(i);
+    Handle* h = in.IsExternal() ? in.As<Napi::External<Handle>>().Data() : nullptr;
+    // The message is built only on failure (for every input of every op it was a heap string per call).
+    std::shared_ptr<Tensor> t = h && h->t ? h->t : unwrap(in, (name + " input " + std::to_string(i)).c_str());
     if (i == 0) device = t->st->device;
     else if (t->st->device != device)
       throw err(env, name + ": inputs are on different devices (" + device_name(device) + " and " + device_name(t->st->device) + ")");
@@ -392,7 +395,7 @@ Napi::Value MeasureCeilings(const Napi::CallbackInfo& info) {
     d[2] = std::strcmp(c.fma_isa, "avx512") == 0 ? 1 : (std::strcmp(c.fma_isa, "avx2") == 0 ? 2 : 0);
     d[3] = c.read_gbps;
     finish(tsfn, r);
-  });
+  }, true);
   return promise;
 }
 
@@ -446,6 +449,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 Napi::Value Memory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
+  cpu_free_finished();  // ops that ran may still hold storages disposed since
   MemoryStats& m = memory_stats();
   o.Set("cpuBytes", static_cast<double>(m.cpu_bytes.load()));
   o.Set("cpuTensors", static_cast<double>(m.cpu_count.load()));

@@ -203,21 +203,34 @@ class CpuStream {
     cv_.notify_all();
     thread_.join();
   }
-  void push(std::function<void()> task) {
+  void push(std::function<void()> task, bool answers_js) {
+    std::vector<std::function<void()>> done;
     {
       std::lock_guard<std::mutex> lk(mu_);
-      q_.push_back(std::move(task));
+      q_.push_back({std::move(task), answers_js});
       queued_.fetch_add(1, std::memory_order_release);
+      done.swap(done_);
     }
     cv_.notify_one();  // no system call while the thread polls (it sleeps only after spin_us of an empty queue)
+    // `done` (tasks that ran, with the buffers, storages and call records they hold) is freed here, on the
+    // enqueuing thread, which allocated most of it.
   }
+
+  // Frees the tasks that ran (on the calling thread).
+  void free_done() {
+    std::vector<std::function<void()>> done;
+    std::lock_guard<std::mutex> lk(mu_);
+    done.swap(done_);
+  }  // `done` is freed here, after the lock is released
 
  private:
   void loop() {
     for (;;) {
-      std::function<void()> task;
+      Task task;
       // Decode enqueues hundreds of short kernels per token: poll for the next before sleeping (see spin_wait).
-      spin_wait([this] { return queued_.load(std::memory_order_acquire) > 0; });
+      const bool idle = !spin_wait([this] { return queued_.load(std::memory_order_acquire) > 0; });
+      // Idle: free what ran here rather than hold it, and the storages it holds, until the next push.
+      if (idle) free_done();
       {
         std::unique_lock<std::mutex> lk(mu_);
         cv_.wait(lk, [this] { return stop_ || !q_.empty(); });
@@ -226,12 +239,26 @@ class CpuStream {
         q_.pop_front();
         queued_.fetch_sub(1, std::memory_order_relaxed);
       }
-      task();
+      // About to answer a wait on the JS thread (a read, a sync): free what ran first, so that memory() after
+      // the wait sees it gone.
+      if (task.answers_js) free_done();
+      task.fn();
+      // A task that ran is handed back to the enqueuing thread to free (push() takes it): freed here, each op's
+      // closure, vectors and call record went from this thread into the malloc arena the JS thread allocates
+      // from, and the two threads queued on its lock (futex waits and wake-ups on both sides, a third of the
+      // JS cost of a small op).
+      std::lock_guard<std::mutex> lk(mu_);
+      done_.push_back(std::move(task.fn));
     }
   }
+  struct Task {
+    std::function<void()> fn;
+    bool answers_js = false;
+  };
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::function<void()>> q_;
+  std::deque<Task> q_;
+  std::vector<std::function<void()>> done_;  // tasks that ran, to be freed by push() (or here when idle)
   std::atomic<int64_t> queued_{0};  // q_.size(), for polling without the lock
   bool stop_ = false;
   std::thread thread_;
@@ -244,7 +271,8 @@ CpuStream& cpu_stream() {
 }
 }  // namespace
 
-void cpu_enqueue(std::function<void()> task) { cpu_stream().push(std::move(task)); }
+void cpu_enqueue(std::function<void()> task, bool answers_js) { cpu_stream().push(std::move(task), answers_js); }
+void cpu_free_finished() { cpu_stream().free_done(); }
 
 // ---- the CPU backend: kernels run on the stream thread, in enqueue order ----
 namespace {
@@ -314,17 +342,19 @@ class CpuBackend final : public Backend {
   }
 
   void read(std::shared_ptr<Storage> st, ReadDone done) override {
-    cpu_enqueue([st, done]() {
-      if (!st->poison.empty()) return done(nullptr, 0, st->poison);
-      void* data = std::malloc(st->nbytes == 0 ? 1 : st->nbytes);
-      if (!data) return done(nullptr, 0, "out of memory reading a tensor back");
-      std::memcpy(data, st->data, st->nbytes);
-      done(data, st->nbytes, "");
-    });
+    cpu_enqueue(
+        [st, done]() {
+          if (!st->poison.empty()) return done(nullptr, 0, st->poison);
+          void* data = std::malloc(st->nbytes == 0 ? 1 : st->nbytes);
+          if (!data) return done(nullptr, 0, "out of memory reading a tensor back");
+          std::memcpy(data, st->data, st->nbytes);
+          done(data, st->nbytes, "");
+        },
+        true);
   }
 
   void sync(SyncDone done) override {
-    cpu_enqueue([done]() { done(""); });
+    cpu_enqueue([done]() { done(""); }, true);
   }
 };
 }  // namespace

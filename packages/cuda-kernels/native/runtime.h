@@ -45,7 +45,9 @@ struct Tensor {
 size_t tensor_nbytes(DType dtype, const std::vector<int64_t>& shape);
 
 // Live memory, for `memory()` and the leak tests.
-struct MemoryStats {
+// On a cache line of its own: the JS thread updates it per allocation, and a neighbour the stream thread reads per op
+// (the profile mode) made each update a cross-core transfer.
+struct alignas(64) MemoryStats {
   std::atomic<int64_t> cpu_bytes{0}, cpu_count{0}, cuda_bytes{0}, cuda_count{0};
 };
 MemoryStats& memory_stats();
@@ -100,8 +102,12 @@ class Backend {
 Backend& backend(int device);
 
 // Run `task` on the CPU stream thread after everything enqueued before it (also used for CPU-side jobs
-// such as resizing the kernel thread pool).
-void cpu_enqueue(std::function<void()> task);
+// such as resizing the kernel thread pool). `answers_js`: the task settles a wait on the JS thread (a read, a
+// sync), so the tasks that ran before it are freed first.
+void cpu_enqueue(std::function<void()> task, bool answers_js = false);
+// Frees, on the calling thread, the tasks that have run and still wait to be freed (the enqueuing thread frees
+// them on its next enqueue, the stream thread when idle): memory() calls it so its counts are exact.
+void cpu_free_finished();
 
 // Parse "cpu" / "cuda" / "cuda:N" into a device id; throws std::runtime_error.
 int parse_device(const std::string& name);
