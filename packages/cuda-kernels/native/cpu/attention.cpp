@@ -632,9 +632,23 @@ void attend_decode_split(const TensorView& q, const TensorView& k, const TensorV
           kr = reinterpret_cast<const char*>(kc.data()), vr = reinterpret_cast<const char*>(vc.data());
         }
         const int64_t rowBytes = block * es;
+        // Rows [r0, r1) from the chunk's first (r1 may run into the next chunk), D elements from byte `at`, K and V.
+        auto prefetch_rows = [&](const char* kp, const char* vp, int64_t r0, int64_t r1, int64_t at) {
+          for (int64_t jj = r0; jj < r1; ++jj)
+            for (int64_t line = 0; line < D * static_cast<int64_t>(es); line += 64) {
+              _mm_prefetch(kp + jj * rowBytes + at + line, _MM_HINT_T0);
+              _mm_prefetch(vp + jj * rowBytes + at + line, _MM_HINT_T0);
+            }
+        };
         for (int64_t h = 0; h < Hq; ++h) {
           const float* qh = qf.data() + h * D;
           const int64_t hd = (h / group) * D * es;  // this head's rows within a key's block, in bytes
+          // The rows the next kv head reads in this chunk (or, at the last head, the first head's rows of the
+          // next chunk) into L1 while this one computes: the hardware prefetcher alone left each thread at 12.5 of
+          // its 16.5 GB/s from memory (bf16; 6 caches in turn, 29.3 → 33.7 GB/s, f32 30.7 → 32.7).
+          if (direct && h + 1 < Hq && (h + 1) % group == 0) prefetch_rows(kr, vr, 0, nc, hd + D * es);
+          else if (direct && h + 1 == Hq && c0 + kSplitChunk < j1)
+            prefetch_rows(kr, vr, kSplitChunk, std::min(2 * kSplitChunk, j1 - c0), 0);
           for (int64_t jj = 0; jj < nc4; jj += 4) fn.dot4(qh, kr + jj * rowBytes + hd, block, D, sc + jj);
           for (int64_t jj = nc4; jj < nc; ++jj) sc[jj] = fn.dot(qh, kr + jj * rowBytes + hd, D);
           const int64_t n16 = (nc + 15) / 16 * 16;
