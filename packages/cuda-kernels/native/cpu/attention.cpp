@@ -491,8 +491,9 @@ namespace {
 // key j's rows of all kv heads are one block of Hkv·D elements, so an item streams its share of the cache front
 // to back, a chunk of keys at a time, which the hardware prefetcher follows. Work items of one kv head (the
 // general path below) read D elements every Hkv·D instead: from memory (16 caches in turn) that streamed 0.38 of
-// the read rate for f32 and 0.31 for bf16, and this path 0.69 and 0.58 (32 heads of 128 over 2048 keys). Each
-// item keeps a running max, sum and accumulator per query head; a batch's items are merged at the end.
+// the read rate for f32 and 0.31 for bf16, this path first 0.69 and 0.58 (32 heads of 128 over 2048 keys), and
+// with the four-key kernels and prefetch below 0.84–0.86 and 0.74–0.79. Each item keeps a running max, sum and
+// accumulator per query head; a batch's items are merged at the end.
 // Within a chunk a head takes its keys four at a time (one q load and one accumulator load and store per four
 // keys): from memory, 6 caches in turn, 22.5 → 25.3 GB/s for bf16 and 27.2 → 30.0 for f32; each thread was
 // computing as much as waiting (from L3 the same kernels ran 38 → 47 GB/s for bf16).
@@ -711,7 +712,8 @@ void seed_cpu_attention(OpCall& call, const AttentionArgs& args) {
 
   // A decode step over a long cache, fewer than kSharedRows query heads per kv head: its keys shared out among
   // the threads, each streaming its range. (With more, the general path's transposed K and 4-row kernels do
-  // less work per key and won: 74 against 150 µs for the 1B's 32 heads over 4 kv heads at 520 keys.)
+  // less work per key and won: 74 against 150 µs for the 1B's 32 heads over 4 kv heads at 520 keys; a version of
+  // this path with those kernels, per kv head and 64 keys, still ran 64 against 59 µs, so it was not kept.)
   if (const int64_t L = causal ? std::min(kvLen, qOffset + 1) : kvLen;
       Tq == 1 && !mask && L >= kSplitFromKeys && group < kSharedRows)
     return attend_decode_split(q, k, v, o, L, scale);
