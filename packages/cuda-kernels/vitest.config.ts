@@ -5,5 +5,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     pool: 'forks',
+    // Op outputs start as NaN bytes, not as whatever buffer they reuse: a kernel that leaves an element unwritten
+    // fails its test (outputs are not zero-filled; see Backend::alloc).
+    env: { SEED_FILL_OUTPUTS: 'nan' },
   },
 });

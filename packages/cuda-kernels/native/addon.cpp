@@ -105,7 +105,7 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
         throw err(env, "data has " + std::to_string(srclen) + " bytes but a " + dtype_name(t->dtype) + " tensor of this shape needs " + std::to_string(nbytes));
     }
     Backend& b = backend(device);
-    t->st = b.alloc(nbytes);
+    t->st = b.alloc(nbytes, /*zero=*/!src);  // zeros() is zero-filled; data is copied over the whole tensor
     if (src) b.upload(*t->st, src, nbytes);
     return wrap(env, t);
   } catch (const Napi::Error&) {
@@ -253,7 +253,7 @@ Napi::Value Enqueue(const Napi::CallbackInfo& info) {
     for (auto& t : outputs) call->out.push_back(t->view());
     PreparedArgs args = op->prepare(params, *call);  // throws ArgError naming a bad argument or shape
     for (size_t i = 0; i < outputs.size(); ++i) {
-      outputs[i]->st = dev.alloc(tensor_nbytes(outputs[i]->dtype, outputs[i]->shape));
+      outputs[i]->st = dev.alloc(tensor_nbytes(outputs[i]->dtype, outputs[i]->shape), /*zero=*/false);
       call->out[i].data = outputs[i]->st->data;
     }
     std::vector<std::shared_ptr<Storage>> in_st, out_st;

@@ -121,7 +121,8 @@ class CudaBackend final : public Backend {
     completer_ = new Completer(device);  // leaked with the backend: its thread must outlive every job
   }
 
-  std::shared_ptr<Storage> alloc(size_t nbytes) override {
+  // Zero-filled either way: no CUDA kernel has been checked against unwritten outputs on a GPU yet.
+  std::shared_ptr<Storage> alloc(size_t nbytes, bool /*zero*/) override {
     usable();
     auto st = std::make_shared<Storage>();
     st->device = device_;

@@ -86,8 +86,10 @@ using SyncDone = std::function<void(std::string error)>;
 class Backend {
  public:
   virtual ~Backend() = default;
-  // A zero-filled storage of nbytes; throws std::runtime_error with a user-facing message.
-  virtual std::shared_ptr<Storage> alloc(size_t nbytes) = 0;
+  // A storage of nbytes, zero-filled unless `zero` is false (an op's outputs: every kernel writes all of its
+  // outputs, which the CPU conformance suite checks by filling them with NaN bytes instead, SEED_FILL_OUTPUTS=nan);
+  // throws std::runtime_error with a user-facing message.
+  virtual std::shared_ptr<Storage> alloc(size_t nbytes, bool zero = true) = 0;
   // Copy host bytes into the storage; the host buffer may be reused as soon as this returns.
   virtual void upload(Storage& st, const void* src, size_t nbytes) = 0;
   // Queue `op` on call's views (inputs and outputs hold the storages those views point into).
