@@ -253,8 +253,8 @@ Napi::Value Enqueue(const Napi::CallbackInfo& info) {
     for (auto& t : outputs) call->out.push_back(t->view());
     PreparedArgs args = op->prepare(params, *call);  // throws ArgError naming a bad argument or shape
     for (size_t i = 0; i < outputs.size(); ++i) {
-      outputs[i]->st = dev.alloc(tensor_nbytes(outputs[i]->dtype, outputs[i]->shape), /*zero=*/false);
-      call->out[i].data = outputs[i]->st->data;
+      outputs[i]->st = dev.alloc_output(tensor_nbytes(outputs[i]->dtype, outputs[i]->shape));
+      call->out[i].data = outputs[i]->st->data;  // null on the CPU until the op runs
     }
     std::vector<std::shared_ptr<Storage>> in_st, out_st;
     for (auto& t : inputs) in_st.push_back(t->st);

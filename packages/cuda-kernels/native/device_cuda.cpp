@@ -121,7 +121,8 @@ class CudaBackend final : public Backend {
     completer_ = new Completer(device);  // leaked with the backend: its thread must outlive every job
   }
 
-  // Zero-filled either way: no CUDA kernel has been checked against unwritten outputs on a GPU yet.
+  // Zero-filled (an op's outputs too): no CUDA kernel has been checked against unwritten outputs on a GPU yet.
+  std::shared_ptr<Storage> alloc_output(size_t nbytes) override { return alloc(nbytes, true); }
   std::shared_ptr<Storage> alloc(size_t nbytes, bool /*zero*/) override {
     usable();
     auto st = std::make_shared<Storage>();

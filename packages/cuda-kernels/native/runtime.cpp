@@ -57,11 +57,15 @@ class CpuBufferCache {
       if (end != e && mb >= 0) cap_ = static_cast<size_t>(mb * 1048576.0);
     }
   }
-  // A cached buffer of exactly `padded` bytes (contents undefined), or null.
+  // A cached buffer of exactly `padded` bytes (contents undefined), or null: the one freed last, whose lines
+  // are the likeliest still in cache. (The first freed, which multimap::find gives, is the coldest: with the
+  // 100M's 512-token prefill cycling through its activation buffers, each output was then written into memory
+  // the caches had long dropped, 1.5 MB of write-allocate misses per op.)
   void* take(size_t padded) {
     std::lock_guard<std::mutex> lk(mu_);
-    auto it = free_.find(padded);
-    if (it == free_.end()) return nullptr;
+    auto it = free_.upper_bound(padded);  // equal keys keep their insertion order: the last of them was freed last
+    if (it == free_.begin() || std::prev(it)->first != padded) return nullptr;
+    --it;
     void* p = it->second;
     free_.erase(it);
     bytes_ -= padded;
@@ -108,10 +112,12 @@ CpuBufferCache& cpu_cache() {
 size_t cpu_cached_bytes() { return cpu_cache().bytes(); }
 void release_cpu_cache() { cpu_cache().release(); }
 
-Storage::~Storage() {
-  if (owner) return;  // a view of memory someone else owns (a file mapping), or an allocation that failed
+void Storage::release() {
+  if (released_ || owner) return;  // a view of memory someone else owns (a file mapping), or a failed allocation
+  released_ = true;
   if (device == kCpu) {
-    if (!cpu_cache().give(data, cpu_padded(nbytes))) std::free(data);
+    if (data && !cpu_cache().give(data, cpu_padded(nbytes))) std::free(data);  // null: an output that never ran
+    data = nullptr;
     memory_stats().cpu_bytes -= static_cast<int64_t>(nbytes);
     memory_stats().cpu_count -= 1;
   } else {
@@ -286,33 +292,45 @@ bool fill_outputs_nan() {
   return on;
 }
 
+// A CPU storage of nbytes without memory yet, counted live from now.
+std::shared_ptr<Storage> counted(size_t nbytes) {
+  auto st = std::make_shared<Storage>();
+  st->device = kCpu;
+  st->nbytes = nbytes;
+  memory_stats().cpu_bytes += static_cast<int64_t>(nbytes);
+  memory_stats().cpu_count += 1;
+  return st;
+}
+
+// 64-byte aligned memory for nbytes (AVX-512 loads), contents undefined (NaN bytes with SEED_FILL_OUTPUTS=nan):
+// the buffer of that size freed last, else a fresh one; null when there is none to be had.
+void* memory(size_t nbytes) {
+  const size_t padded = cpu_padded(nbytes);
+  void* p = cpu_cache().take(padded);
+  if (!p) p = cpu_alloc_fresh(padded);
+  if (!p) {
+    release_cpu_cache();  // the cache may hold what this allocation needs
+    p = cpu_alloc_fresh(padded);
+  }
+  if (p && fill_outputs_nan()) std::memset(p, 0xff, padded);
+  return p;
+}
+
 class CpuBackend final : public Backend {
  public:
   std::shared_ptr<Storage> alloc(size_t nbytes, bool zero) override {
-    auto st = std::make_shared<Storage>();
-    st->device = kCpu;
-    st->nbytes = nbytes;
-    // 64-byte aligned for AVX-512 loads; calloc-like zero fill (of a reused buffer too: its pages are warm).
-    const size_t padded = cpu_padded(nbytes);
-    void* p = cpu_cache().take(padded);
-    if (!p) p = cpu_alloc_fresh(padded);
-    if (!p) {
-      release_cpu_cache();  // the cache may hold what this allocation needs
-      p = cpu_alloc_fresh(padded);
-    }
+    auto st = counted(nbytes);
+    void* p = memory(nbytes);
     if (!p) {
       st->owner = std::make_shared<int>(0);  // nothing to free
       throw std::runtime_error("out of memory: could not allocate " + std::to_string(nbytes) + " bytes on cpu");
     }
-    // An op's outputs are left as they are: zero-filling them on the JS thread cost the 100M's 512-token prefill
-    // 12% (197.9 → 174.8 ms: the fills of its multi-MB activations ran beside the kernel threads on 2 cores).
-    if (zero) std::memset(p, 0, padded);
-    else if (fill_outputs_nan()) std::memset(p, 0xff, padded);
+    if (zero) std::memset(p, 0, cpu_padded(nbytes));
     st->data = p;
-    memory_stats().cpu_bytes += static_cast<int64_t>(nbytes);
-    memory_stats().cpu_count += 1;
     return st;
   }
+
+  std::shared_ptr<Storage> alloc_output(size_t nbytes) override { return counted(nbytes); }
 
   // Synchronous: a fresh storage is not yet visible to any queued op.
   void upload(Storage& st, const void* src, size_t nbytes) override {
@@ -324,7 +342,7 @@ class CpuBackend final : public Backend {
                std::vector<std::shared_ptr<Storage>> outputs) override {
     KernelFn fn = op.cpu;
     std::string name = op.name;
-    cpu_enqueue([fn, name, call, args, inputs, outputs]() {
+    cpu_enqueue([fn, name, call, args, inputs, outputs]() mutable {
       // The storages this op writes: its outputs, or its first input when it works in place.
       auto poison = [&](const std::string& msg) {
         for (auto& o : outputs) o->poison = msg;
@@ -332,6 +350,15 @@ class CpuBackend final : public Backend {
       };
       for (auto& in : inputs)
         if (!in->poison.empty()) return poison(in->poison);  // garbage in: skip, pass the first cause on
+      // The outputs' memory, now: the JS thread enqueues a whole forward pass before the first op runs, so
+      // memory taken at enqueue could never be a buffer an op before had just freed. Taken here, it is, and its
+      // lines are still in cache: the 100M's 512-token prefill wrote each activation into a cold buffer and its
+      // 768 × 768 q8 linear took 800 µs instead of 490.
+      for (auto& o : outputs)
+        if (!o->data && !(o->data = memory(o->nbytes)))
+          return poison("out of memory: could not allocate " + std::to_string(o->nbytes) + " bytes on cpu");
+      for (size_t i = 0; i < inputs.size(); ++i) call->in[i].data = inputs[i]->data;
+      for (size_t i = 0; i < outputs.size(); ++i) call->out[i].data = outputs[i]->data;
       const int mode = g_profile_mode.load(std::memory_order_relaxed);
       const auto t0 = mode ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
       try {
@@ -351,6 +378,15 @@ class CpuBackend final : public Backend {
         e.ms += ms;
       }
       if (call->failed()) poison(name + ": " + call->error);
+      // Storages no one else holds (disposed tensors, intermediates read for the last time) go back to the
+      // buffer cache at once, for the next ops' outputs. (A count of 1 cannot rise: whoever could copy a
+      // reference would hold one.) Then the task lets go of the rest, so that a task that ran holds nothing
+      // while it waits for the enqueuing thread to free it.
+      for (auto* list : {&inputs, &outputs}) {
+        for (auto& st : *list)
+          if (st.use_count() == 1) st->release();
+        list->clear();
+      }
     });
   }
 

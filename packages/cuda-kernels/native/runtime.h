@@ -29,7 +29,13 @@ struct Storage {
   std::string poison;
   // CUDA: status slots of the data-checking ops this storage depends on that may not have run yet.
   std::vector<std::shared_ptr<CudaStatus>> pending;
-  ~Storage();
+  // Frees the memory now (the CPU stream thread, once no one else holds the storage); the destructor then
+  // only settles nothing. Counted live until here.
+  void release();
+  ~Storage() { release(); }
+
+ private:
+  bool released_ = false;
 };
 
 struct Tensor {
@@ -86,10 +92,12 @@ using SyncDone = std::function<void(std::string error)>;
 class Backend {
  public:
   virtual ~Backend() = default;
-  // A storage of nbytes, zero-filled unless `zero` is false (an op's outputs: every kernel writes all of its
-  // outputs, which the CPU conformance suite checks by filling them with NaN bytes instead, SEED_FILL_OUTPUTS=nan);
-  // throws std::runtime_error with a user-facing message.
+  // A storage of nbytes, zero-filled unless `zero` is false; throws std::runtime_error with a user-facing message.
   virtual std::shared_ptr<Storage> alloc(size_t nbytes, bool zero = true) = 0;
+  // An op's output of nbytes, not zero-filled: every kernel writes all of its outputs, which the CPU test suite
+  // checks by filling them with NaN bytes first (SEED_FILL_OUTPUTS=nan). The CPU allocates its memory when the
+  // op runs (data is null until then), from the buffers the ops before it have just freed; CUDA at once.
+  virtual std::shared_ptr<Storage> alloc_output(size_t nbytes) = 0;
   // Copy host bytes into the storage; the host buffer may be reused as soon as this returns.
   virtual void upload(Storage& st, const void* src, size_t nbytes) = 0;
   // Queue `op` on call's views (inputs and outputs hold the storages those views point into).
