@@ -218,8 +218,8 @@ class CpuStream {
       done.swap(done_);
     }
     cv_.notify_one();  // no system call while the thread polls (it sleeps only after spin_us of an empty queue)
-    // `done` (tasks that ran, with the buffers, storages and call records they hold) is freed here, on the
-    // enqueuing thread, which allocated most of it.
+    // `done` (tasks that ran: their closures and call records) is freed here, on the enqueuing thread, which
+    // allocated it.
   }
 
   // Frees the tasks that ran (on the calling thread).
@@ -235,7 +235,7 @@ class CpuStream {
       Task task;
       // Decode enqueues hundreds of short kernels per token: poll for the next before sleeping (see spin_wait).
       const bool idle = !spin_wait([this] { return queued_.load(std::memory_order_acquire) > 0; });
-      // Idle: free what ran here rather than hold it, and the storages it holds, until the next push.
+      // Idle: free what ran here rather than hold it until the next push.
       if (idle) free_done();
       {
         std::unique_lock<std::mutex> lk(mu_);
