@@ -1,6 +1,6 @@
 /**
  * Memory stays flat over 10,000 op calls when results are disposed (native counters and process RSS); the CPU
- * buffer cache reuses freed large buffers.
+ * buffer cache reuses freed large buffers, and a chain of ops cycles through the few its earlier ops gave back.
  */
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
@@ -69,6 +69,33 @@ describe('the CPU buffer cache', () => {
     small.dispose();
     await synchronize();
     expect(memoryInfo().cpuCachedBytes).toBe(4032);
+    releaseCachedMemory();
+  });
+
+  it('serves a chain of ops with the few buffers its earlier ops have just given back', async () => {
+    // 24 ops on 4 MB activations, enqueued while the stream is busy, so that every intermediate is disposed before
+    // the first of them runs. An output takes its memory when its op runs and an intermediate goes back once its
+    // last reader has run, so two buffers serve the chain; memory taken at enqueue would have been 24 buffers.
+    releaseCachedMemory();
+    const n = 1 << 20;
+    const xs = Float32Array.from({ length: n }, (_, i) => Math.sin(i));
+    const x = tensor(xs, [n]);
+    const a = tensor(Float32Array.from({ length: 700 * 700 }, (_, i) => Math.cos(i)), [700, 700]);
+    await synchronize();
+    const busy = [ops.matmul(a, a), ops.matmul(a, a), ops.matmul(a, a)];
+    const out = scope(() => {
+      let h = x;
+      for (let i = 0; i < 24; i++) h = i % 2 === 0 ? ops.scale(h, 0.5) : ops.add(h, x);
+      return h;
+    });
+    const got = (await out.data()) as Float32Array;
+    // The same sums in f32, one rounding per op: a buffer handed out while still being read would show here.
+    const want = Float32Array.from(xs);
+    for (let i = 0; i < 24; i++)
+      for (let j = 0; j < n; j++) want[j] = i % 2 === 0 ? want[j] * 0.5 : Math.fround(want[j] + xs[j]);
+    expect(got).toEqual(want);
+    expect(memoryInfo().cpuCachedBytes).toBeLessThanOrEqual(2 * n * 4);
+    for (const t of [x, a, out, ...busy]) t.dispose();
     releaseCachedMemory();
   });
 
