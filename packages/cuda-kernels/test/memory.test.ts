@@ -80,7 +80,10 @@ describe('the CPU buffer cache', () => {
     const n = 1 << 20;
     const xs = Float32Array.from({ length: n }, (_, i) => Math.sin(i));
     const x = tensor(xs, [n]);
-    const a = tensor(Float32Array.from({ length: 700 * 700 }, (_, i) => Math.cos(i)), [700, 700]);
+    const a = tensor(
+      Float32Array.from({ length: 700 * 700 }, (_, i) => Math.cos(i)),
+      [700, 700],
+    );
     await synchronize();
     const busy = [ops.matmul(a, a), ops.matmul(a, a), ops.matmul(a, a)];
     const out = scope(() => {
