@@ -82,29 +82,74 @@ __attribute__((target("avx512f"))) float exp_row_avx512(float* sc, int64_t n, fl
   return _mm512_reduce_add_ps(sum);
 }
 
-// Decode helpers on the avx512 path for bf16 K/V rows, converted in registers (no row copy): q·k and
-// acc += p·v. n is any length.
+// Decode helpers on the avx512 path for K/V rows of f32 or bf16 (T: float or uint16_t), bf16 converted in
+// registers (no row copy): q·k and acc += p·v for one key, or four keys at once. n is any length.
 __attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m512 bf16x16(const uint16_t* p, __mmask16 m) {
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
 }
-__attribute__((target("avx512f,avx512bw,avx512vl"))) float dot_bf16_avx512(const float* q, const uint16_t* k, int64_t n) {
+__attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m512 load16(const float* p, __mmask16 m) {
+  return _mm512_maskz_loadu_ps(m, p);
+}
+__attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m512 load16(const uint16_t* p, __mmask16 m) {
+  return bf16x16(p, m);
+}
+// The lanes of the 16 from element i that are below n.
+inline __mmask16 lanes16(int64_t n, int64_t i) {
+  return static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
+}
+template <class T>
+__attribute__((target("avx512f,avx512bw,avx512vl"))) float dot_avx512(const float* q, const T* k, int64_t n) {
   __m512 s0 = _mm512_setzero_ps(), s1 = s0;
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
-    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), bf16x16(k + i, 0xffff), s0);
-    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16), bf16x16(k + i + 16, 0xffff), s1);
+    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), load16(k + i, 0xffff), s0);
+    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16), load16(k + i + 16, 0xffff), s1);
   }
   for (; i < n; i += 16) {
-    const __mmask16 m = static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
-    s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + i), bf16x16(k + i, m), s0);
+    const __mmask16 m = lanes16(n, i);
+    s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + i), load16(k + i, m), s0);
   }
   return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
 }
-__attribute__((target("avx512f,avx512bw,avx512vl"))) void axpy_bf16_avx512(float* acc, float p, const uint16_t* v, int64_t n) {
+template <class T>
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void axpy_avx512(float* acc, float p, const T* v, int64_t n) {
   const __m512 vp = _mm512_set1_ps(p);
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
-    _mm512_mask_storeu_ps(acc + i, m, _mm512_fmadd_ps(vp, bf16x16(v + i, m), _mm512_maskz_loadu_ps(m, acc + i)));
+    const __mmask16 m = lanes16(n, i);
+    _mm512_mask_storeu_ps(acc + i, m, _mm512_fmadd_ps(vp, load16(v + i, m), _mm512_maskz_loadu_ps(m, acc + i)));
+  }
+}
+// Four keys (rows `ld` elements apart) at once: each q vector load serves four keys, and the accumulator of
+// acc += Σ p_j · v_j is loaded and stored once per four keys, not once per key.
+template <class T>
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void dot4_avx512(const float* q, const T* k, int64_t ld, int64_t n,
+                                                                     float* s) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = lanes16(n, i);
+    const __m512 qv = _mm512_maskz_loadu_ps(m, q + i);
+    a0 = _mm512_fmadd_ps(qv, load16(k + i, m), a0);
+    a1 = _mm512_fmadd_ps(qv, load16(k + ld + i, m), a1);
+    a2 = _mm512_fmadd_ps(qv, load16(k + 2 * ld + i, m), a2);
+    a3 = _mm512_fmadd_ps(qv, load16(k + 3 * ld + i, m), a3);
+  }
+  s[0] = _mm512_reduce_add_ps(a0);
+  s[1] = _mm512_reduce_add_ps(a1);
+  s[2] = _mm512_reduce_add_ps(a2);
+  s[3] = _mm512_reduce_add_ps(a3);
+}
+template <class T>
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void axpy4_avx512(float* acc, const float* p, const T* v, int64_t ld,
+                                                                      int64_t n) {
+  const __m512 p0 = _mm512_set1_ps(p[0]), p1 = _mm512_set1_ps(p[1]), p2 = _mm512_set1_ps(p[2]), p3 = _mm512_set1_ps(p[3]);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = lanes16(n, i);
+    __m512 a = _mm512_maskz_loadu_ps(m, acc + i);
+    a = _mm512_fmadd_ps(p0, load16(v + i, m), a);
+    a = _mm512_fmadd_ps(p1, load16(v + ld + i, m), a);
+    a = _mm512_fmadd_ps(p2, load16(v + 2 * ld + i, m), a);
+    a = _mm512_fmadd_ps(p3, load16(v + 3 * ld + i, m), a);
+    _mm512_mask_storeu_ps(acc + i, m, a);
   }
 }
 
@@ -126,67 +171,6 @@ __attribute__((target("avx2,fma"))) void axpy_bf16_avx2(float* acc, float p, con
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(acc + i, _mm256_fmadd_ps(vp, load_bf16x8(v + i), _mm256_loadu_ps(acc + i)));
   for (; i < n; ++i) acc[i] += p * bf16_to_f32(v[i]);
-}
-
-// Four keys (rows `ld` elements apart) at once on the avx512 path: each q vector load serves four keys, and
-// the accumulator of acc += Σ p_j · v_j is loaded and stored once per four keys, not once per key.
-__attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m512 load16(const float* p, __mmask16 m) {
-  return _mm512_maskz_loadu_ps(m, p);
-}
-__attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m512 load16(const uint16_t* p, __mmask16 m) {
-  return bf16x16(p, m);
-}
-template <class T>
-__attribute__((target("avx512f,avx512bw,avx512vl"))) void dot4_avx512(const float* q, const T* k, int64_t ld, int64_t n,
-                                                                     float* s) {
-  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
-    const __m512 qv = _mm512_maskz_loadu_ps(m, q + i);
-    a0 = _mm512_fmadd_ps(qv, load16(k + i, m), a0);
-    a1 = _mm512_fmadd_ps(qv, load16(k + ld + i, m), a1);
-    a2 = _mm512_fmadd_ps(qv, load16(k + 2 * ld + i, m), a2);
-    a3 = _mm512_fmadd_ps(qv, load16(k + 3 * ld + i, m), a3);
-  }
-  s[0] = _mm512_reduce_add_ps(a0);
-  s[1] = _mm512_reduce_add_ps(a1);
-  s[2] = _mm512_reduce_add_ps(a2);
-  s[3] = _mm512_reduce_add_ps(a3);
-}
-template <class T>
-__attribute__((target("avx512f,avx512bw,avx512vl"))) void axpy4_avx512(float* acc, const float* p, const T* v, int64_t ld,
-                                                                      int64_t n) {
-  const __m512 p0 = _mm512_set1_ps(p[0]), p1 = _mm512_set1_ps(p[1]), p2 = _mm512_set1_ps(p[2]), p3 = _mm512_set1_ps(p[3]);
-  for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
-    __m512 a = _mm512_maskz_loadu_ps(m, acc + i);
-    a = _mm512_fmadd_ps(p0, load16(v + i, m), a);
-    a = _mm512_fmadd_ps(p1, load16(v + ld + i, m), a);
-    a = _mm512_fmadd_ps(p2, load16(v + 2 * ld + i, m), a);
-    a = _mm512_fmadd_ps(p3, load16(v + 3 * ld + i, m), a);
-    _mm512_mask_storeu_ps(acc + i, m, a);
-  }
-}
-
-__attribute__((target("avx512f"))) float dot_f32_avx512(const float* q, const float* k, int64_t n) {
-  __m512 s0 = _mm512_setzero_ps(), s1 = s0;
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), _mm512_loadu_ps(k + i), s0);
-    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + i + 16), _mm512_loadu_ps(k + i + 16), s1);
-  }
-  for (; i < n; i += 16) {
-    const __mmask16 m = static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
-    s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + i), _mm512_maskz_loadu_ps(m, k + i), s0);
-  }
-  return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
-}
-__attribute__((target("avx512f"))) void axpy_f32_avx512(float* acc, float p, const float* v, int64_t n) {
-  const __m512 vp = _mm512_set1_ps(p);
-  for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
-    _mm512_mask_storeu_ps(acc + i, m, _mm512_fmadd_ps(vp, _mm512_maskz_loadu_ps(m, v + i), _mm512_maskz_loadu_ps(m, acc + i)));
-  }
 }
 
 // The flash path's K and V panels of one key block, for f32 K/V on the avx512 path (32-wide panels): K by 16×16
@@ -555,16 +539,6 @@ __attribute__((target("avx2,fma"))) void axpy4_avx2(float* acc, const float* p, 
   for (; i < n; ++i)
     for (int u = 0; u < 4; ++u) acc[i] += p[u] * to_f32(v[u * ld + i]);
 }
-template <class T>
-__attribute__((target("avx512f,avx512bw,avx512vl"))) void dot4_avx512_t(const float* q, const void* k, int64_t ld, int64_t n,
-                                                                       float* s) {
-  dot4_avx512(q, static_cast<const T*>(k), ld, n, s);
-}
-template <class T>
-__attribute__((target("avx512f,avx512bw,avx512vl"))) void axpy4_avx512_t(float* acc, const float* p, const void* v,
-                                                                        int64_t ld, int64_t n) {
-  axpy4_avx512(acc, p, static_cast<const T*>(v), ld, n);
-}
 void dot4_any(const float* q, const void* kv, int64_t ld, int64_t n, float* s) {
   const float* k = static_cast<const float*>(kv);
   for (int u = 0; u < 4; ++u) s[u] = dot_f32(q, k + u * ld, n);
@@ -574,6 +548,19 @@ void axpy4_any(float* acc, const float* p, const void* vv, int64_t ld, int64_t n
   for (int u = 0; u < 4; ++u) scale_axpy_f32(acc, 1.0f, p[u], v + u * ld, n);
 }
 
+// The avx512 row kernels behind SplitKernels' untyped rows.
+template <class T>
+SplitKernels avx512_split_kernels() {
+  return {[](const float* q, const void* k, int64_t n) { return dot_avx512(q, static_cast<const T*>(k), n); },
+          [](const float* q, const void* k, int64_t ld, int64_t n, float* s) {
+            dot4_avx512(q, static_cast<const T*>(k), ld, n, s);
+          },
+          [](float* a, float p, const void* v, int64_t n) { axpy_avx512(a, p, static_cast<const T*>(v), n); },
+          [](float* a, const float* p, const void* v, int64_t ld, int64_t n) {
+            axpy4_avx512(a, p, static_cast<const T*>(v), ld, n);
+          }};
+}
+
 SplitKernels split_kernels(bool bf16, bool avx512, bool avx2) {
   using Dot = float (*)(const float*, const void*, int64_t);
   using Axpy = void (*)(float*, float, const void*, int64_t);
@@ -581,16 +568,8 @@ SplitKernels split_kernels(bool bf16, bool avx512, bool avx2) {
   const Axpy axpy_f32v = [](float* a, float p, const void* v, int64_t n) {
     scale_axpy_f32(a, 1.0f, p, static_cast<const float*>(v), n);
   };
-  if (avx512 && bf16)
-    return {[](const float* q, const void* k, int64_t n) { return dot_bf16_avx512(q, static_cast<const uint16_t*>(k), n); },
-            dot4_avx512_t<uint16_t>,
-            [](float* a, float p, const void* v, int64_t n) { axpy_bf16_avx512(a, p, static_cast<const uint16_t*>(v), n); },
-            axpy4_avx512_t<uint16_t>};
-  if (avx512)
-    return {[](const float* q, const void* k, int64_t n) { return dot_f32_avx512(q, static_cast<const float*>(k), n); },
-            dot4_avx512_t<float>,
-            [](float* a, float p, const void* v, int64_t n) { axpy_f32_avx512(a, p, static_cast<const float*>(v), n); },
-            axpy4_avx512_t<float>};
+  if (avx512 && bf16) return avx512_split_kernels<uint16_t>();
+  if (avx512) return avx512_split_kernels<float>();
   if (avx2 && bf16)
     return {[](const float* q, const void* k, int64_t n) { return dot_bf16_avx2(q, static_cast<const uint16_t*>(k), n); },
             dot4_avx2<uint16_t>,
@@ -806,7 +785,7 @@ void seed_cpu_attention(OpCall& call, const AttentionArgs& args) {
           }
           if (!shared && bf16x) {
             const uint16_t* kb = static_cast<const uint16_t*>(k.data) + kvoff;
-            for (int64_t r = 0; r < rows; ++r) scores[r * kKeyChunk + jj] = dot_bf16_avx512(qb.data() + r * D, kb, D);
+            for (int64_t r = 0; r < rows; ++r) scores[r * kKeyChunk + jj] = dot_avx512(qb.data() + r * D, kb, D);
             continue;
           }
           const float* kr = f32 ? k.as<float>() + kvoff : (row_to_f32(k.data, k.dtype, kvoff, D, krow.data()), krow.data());
@@ -814,7 +793,7 @@ void seed_cpu_attention(OpCall& call, const AttentionArgs& args) {
             for (int64_t d = 0; d < D; ++d) kt[d * kKeyChunk + jj] = kr[d];
           else
             for (int64_t r = 0; r < rows; ++r)
-              scores[r * kKeyChunk + jj] = avx512 ? dot_f32_avx512(qb.data() + r * D, kr, D) : dot_f32(qb.data() + r * D, kr, D);
+              scores[r * kKeyChunk + jj] = avx512 ? dot_avx512(qb.data() + r * D, kr, D) : dot_f32(qb.data() + r * D, kr, D);
         }
         if (shared && avx512)
           for (int64_t jb = 0; jb < kKeyChunk; jb += 16)
@@ -872,11 +851,11 @@ void seed_cpu_attention(OpCall& call, const AttentionArgs& args) {
             if (p == 0.0f) continue;  // masked (or underflowed): adds nothing
             float* a = acc.data() + r * D;
             if (bf16x) {
-              axpy_bf16_avx512(a, p, static_cast<const uint16_t*>(v.data) + kvoff, D);
+              axpy_avx512(a, p, static_cast<const uint16_t*>(v.data) + kvoff, D);
               continue;
             }
             if (!vr) vr = f32 ? v.as<float>() + kvoff : (row_to_f32(v.data, v.dtype, kvoff, D, vrow.data()), vrow.data());
-            if (avx512) axpy_f32_avx512(a, p, vr, D);
+            if (avx512) axpy_avx512(a, p, vr, D);
             else scale_axpy_f32(a, 1.0f, p, vr, D);
           }
         }
