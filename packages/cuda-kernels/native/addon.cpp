@@ -44,11 +44,13 @@ Napi::Value wrap(Napi::Env env, std::shared_ptr<Tensor> t) {
   return Napi::External<Handle>::New(env, new Handle{std::move(t)}, [](Napi::Env, Handle* h) { delete h; });
 }
 
-std::shared_ptr<Tensor> unwrap(const Napi::Value& v, const char* what) {
-  if (!v.IsExternal()) throw err(v.Env(), std::string(what) + " is not a tensor handle");
-  Handle* h = v.As<Napi::External<Handle>>().Data();
-  if (!h || !h->t) throw err(v.Env(), std::string(what) + " was disposed");
-  return h->t;
+// The tensor behind a handle. `what` names it in the error, with " input <index>" after it when index ≥ 0 (the
+// message is built only on failure: for every input of every op it was a heap string per call).
+std::shared_ptr<Tensor> unwrap(const Napi::Value& v, const char* what, int64_t index = -1) {
+  Handle* h = v.IsExternal() ? v.As<Napi::External<Handle>>().Data() : nullptr;
+  if (h && h->t) return h->t;
+  const std::string name = index < 0 ? what : std::string(what) + " input " + std::to_string(index);
+  throw err(v.Env(), name + (v.IsExternal() ? " was disposed" : " is not a tensor handle"));
 }
 
 DType parse_dtype(const Napi::Value& v) {
@@ -218,10 +220,7 @@ Napi::Value Enqueue(const Napi::CallbackInfo& info) {
   std::vector<std::shared_ptr<Tensor>> inputs;
   int device = kCpu;
   for (uint32_t i = 0; i < ins.Length(); ++i) {
-    Napi::Value in = ins.Get(i);
-    Handle* h = in.IsExternal() ? in.As<Napi::External<Handle>>().Data() : nullptr;
-    // The message is built only on failure (for every input of every op it was a heap string per call).
-    std::shared_ptr<Tensor> t = h && h->t ? h->t : unwrap(in, (name + " input " + std::to_string(i)).c_str());
+    auto t = unwrap(ins.Get(i), name.c_str(), i);
     if (i == 0) device = t->st->device;
     else if (t->st->device != device)
       throw err(env, name + ": inputs are on different devices (" + device_name(device) + " and " + device_name(t->st->device) + ")");
