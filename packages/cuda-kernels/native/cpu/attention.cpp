@@ -153,19 +153,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void axpy4_avx512(float* ac
   }
 }
 
-// The same with AVX2 (the split decode path on the avx2 path): 8 lanes per bf16 load, the tail scalar.
-__attribute__((target("avx2,fma"))) float dot_bf16_avx2(const float* q, const uint16_t* k, int64_t n) {
-  __m256 s0 = _mm256_setzero_ps(), s1 = s0;
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load_bf16x8(k + i), s0);
-    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), load_bf16x8(k + i + 8), s1);
-  }
-  for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load_bf16x8(k + i), s0);
-  float r = hsum(_mm256_add_ps(s0, s1));
-  for (; i < n; ++i) r += q[i] * bf16_to_f32(k[i]);
-  return r;
-}
+// acc += p · v for bf16 v on the avx2 path (the split decode path): 8 lanes per load, the tail scalar.
 __attribute__((target("avx2,fma"))) void axpy_bf16_avx2(float* acc, float p, const uint16_t* v, int64_t n) {
   const __m256 vp = _mm256_set1_ps(p);
   int64_t i = 0;
@@ -498,16 +486,6 @@ struct SplitKernels {
 };
 
 template <class T>
-__attribute__((target("avx2,fma"))) inline __m256 load8(const T* p) {
-  if constexpr (std::is_same_v<T, float>) return _mm256_loadu_ps(p);
-  else return load_bf16x8(p);
-}
-template <class T>
-inline float to_f32(T x) {
-  if constexpr (std::is_same_v<T, float>) return x;
-  else return bf16_to_f32(x);
-}
-template <class T>
 __attribute__((target("avx2,fma"))) void dot4_avx2(const float* q, const void* kv, int64_t ld, int64_t n, float* s) {
   const T* k = static_cast<const T*>(kv);
   __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
@@ -571,7 +549,7 @@ SplitKernels split_kernels(bool bf16, bool avx512, bool avx2) {
   if (avx512 && bf16) return avx512_split_kernels<uint16_t>();
   if (avx512) return avx512_split_kernels<float>();
   if (avx2 && bf16)
-    return {[](const float* q, const void* k, int64_t n) { return dot_bf16_avx2(q, static_cast<const uint16_t*>(k), n); },
+    return {[](const float* q, const void* k, int64_t n) { return dot_avx2(q, static_cast<const uint16_t*>(k), n); },
             dot4_avx2<uint16_t>,
             [](float* a, float p, const void* v, int64_t n) { axpy_bf16_avx2(a, p, static_cast<const uint16_t*>(v), n); },
             axpy4_avx2<uint16_t>};

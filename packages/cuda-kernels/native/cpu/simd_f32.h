@@ -5,7 +5,9 @@
 
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
+#include "../dtype.h"
 #include "parallel.h"
 
 namespace seed {
@@ -23,16 +25,30 @@ __attribute__((target("avx2,fma"))) inline float hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-__attribute__((target("avx2,fma"))) inline float dot_avx2(const float* a, const float* b, int64_t n) {
+// 8 elements of f32 or bf16 (T: float or uint16_t) as f32, and one.
+template <class T>
+__attribute__((target("avx2"))) inline __m256 load8(const T* p) {
+  if constexpr (std::is_same_v<T, float>) return _mm256_loadu_ps(p);
+  else return load_bf16x8(p);
+}
+template <class T>
+inline float to_f32(T x) {
+  if constexpr (std::is_same_v<T, float>) return x;
+  else return bf16_to_f32(x);
+}
+
+// Σ a[i] · b[i], b f32 or bf16.
+template <class T>
+__attribute__((target("avx2,fma"))) inline float dot_avx2(const float* a, const T* b, int64_t n) {
   __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), load8(b + i), s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), load8(b + i + 8), s1);
   }
-  for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+  for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), load8(b + i), s0);
   float r = hsum(_mm256_add_ps(s0, s1));
-  for (; i < n; ++i) r += a[i] * b[i];
+  for (; i < n; ++i) r += a[i] * to_f32(b[i]);
   return r;
 }
 
