@@ -448,36 +448,39 @@ constexpr int sizeof_elem() {
 }
 constexpr int64_t kPrefetchBytes = 2048;
 constexpr int64_t kGemvPrefetchBytes = 6144;  // the int8 and 16-bit decodes' prefetch distance (into L2)
-constexpr int64_t kGemvF32PrefetchBytes = 1024;  // the f32 decode's (into L1)
+constexpr int64_t kGemvF32PrefetchBytes = 2048;  // the f32 decode's (into L1)
 
-// One x row: four independent accumulators over 32 weights per step keep the FMA chains and loads busy.
+// One x row: independent accumulators over a step of 64 weights (f32: 256 bytes, four lines) or 32 (16-bit: one
+// line) keep the FMA chains and loads busy.
 // f32/f16/bf16 weights (q8 takes the int8 GEMVs below).
 template <DType T>
 __attribute__((target("avx2,fma,f16c"))) void gemv1_avx2(const float* x, int64_t K, const void* w, int64_t n0,
                                                          int64_t n1, float* y) {
+  constexpr int kAcc = sizeof_elem<T>() == 4 ? 8 : 4;  // accumulators of 8 lanes: the step is 8·kAcc weights
+  constexpr int64_t kStep = 8 * kAcc;
   for (int64_t n = n0; n < n1; ++n) {
     const int64_t base = n * K;
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    __m256 a[kAcc];
+    for (auto& v : a) v = _mm256_setzero_ps();
     int64_t k = 0;
-    for (; k + 32 <= K; k += 32) {
+    for (; k + kStep <= K; k += kStep) {
       // Software prefetch a fixed distance ahead in bytes: the hardware prefetcher alone leaves the narrow
-      // dtypes (fewer bytes per instruction) short of bandwidth. f16/bf16 (a line per step) take the int8
-      // GEMVs' distance into L2, which streamed 3–7% more from memory in one process; f32 (two lines per step)
-      // streamed 2–9% less that way than into L1, and most with both lines 1 KB ahead into L1 (one process,
-      // 4 × 184 MB in turn: 28.5–29.2 GB/s with one line 2 KB ahead, 30.3–30.6 with none, 32.0–32.1 this way).
+      // dtypes (fewer bytes per instruction) short of bandwidth. f16/bf16 take the int8 GEMVs' distance into
+      // L2, which streamed 3–7% more from memory in one process; f32 streamed 2–9% less that way than into L1,
+      // and most with every line of a 256-byte step 2 KB ahead into L1 (one process, 4 × 184 MB in turn:
+      // 30.0 GB/s with steps of 128 bytes and both lines 1 KB ahead, 33.2 this way, 33.3 at 3 KB, 32.7 at 1.5 KB).
       const char* wb = static_cast<const char*>(w) + (base + k) * static_cast<int64_t>(sizeof_elem<T>());
       if constexpr (sizeof_elem<T>() == 2) _mm_prefetch(wb + kGemvPrefetchBytes, _MM_HINT_T1);
-      else {  // both lines of the step
-        _mm_prefetch(wb + kGemvF32PrefetchBytes, _MM_HINT_T0);
-        _mm_prefetch(wb + kGemvF32PrefetchBytes + 64, _MM_HINT_T0);
-      }
-      a0 = _mm256_fmadd_ps(load8<T>(w, base + k), _mm256_loadu_ps(x + k), a0);
-      a1 = _mm256_fmadd_ps(load8<T>(w, base + k + 8), _mm256_loadu_ps(x + k + 8), a1);
-      a2 = _mm256_fmadd_ps(load8<T>(w, base + k + 16), _mm256_loadu_ps(x + k + 16), a2);
-      a3 = _mm256_fmadd_ps(load8<T>(w, base + k + 24), _mm256_loadu_ps(x + k + 24), a3);
+      else
+        for (int l = 0; l < 4; ++l) _mm_prefetch(wb + kGemvF32PrefetchBytes + 64 * l, _MM_HINT_T0);
+#pragma GCC unroll 8
+      for (int j = 0; j < kAcc; ++j)
+        a[j] = _mm256_fmadd_ps(load8<T>(w, base + k + 8 * j), _mm256_loadu_ps(x + k + 8 * j), a[j]);
     }
-    for (; k + 8 <= K; k += 8) a0 = _mm256_fmadd_ps(load8<T>(w, base + k), _mm256_loadu_ps(x + k), a0);
-    float s = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (; k + 8 <= K; k += 8) a[0] = _mm256_fmadd_ps(load8<T>(w, base + k), _mm256_loadu_ps(x + k), a[0]);
+#pragma GCC unroll 8
+    for (int j = 1; j < kAcc; ++j) a[0] = _mm256_add_ps(a[0], a[j]);
+    float s = hsum(a[0]);
     for (; k < K; ++k) s += load_f(w, T, base + k) * x[k];
     y[n] = s;
   }
