@@ -355,10 +355,6 @@ type Goal =
   | { kind: 'none' };
 
 /**
- * Run one kernel row: `setup` makes the inputs (not timed), `enqueue` the op; `work` is the flops or bytes
- * of one run (converted to `unit` per second). Failures anywhere become an n/a row.
- */
-/**
  * The read ceiling for a row that streams from memory. The read rate of these shared hosts drifts by a third
  * within minutes: measured again just before the row, the higher of that and the run's first figure.
  */
@@ -367,6 +363,10 @@ async function readCeilingNow(start: Ceiling): Promise<Ceiling> {
   return again > start.value ? { ...start, value: again, label: 'native 1 GB sum, just before this row' } : start;
 }
 
+/**
+ * Run one kernel row: `setup` makes the inputs (not timed), `enqueue` the op; `work` is the flops or bytes
+ * of one run (converted to `unit` per second). Failures anywhere become an n/a row.
+ */
 async function kernel(
   device: Device,
   name: string,

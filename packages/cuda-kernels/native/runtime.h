@@ -29,8 +29,8 @@ struct Storage {
   std::string poison;
   // CUDA: status slots of the data-checking ops this storage depends on that may not have run yet.
   std::vector<std::shared_ptr<CudaStatus>> pending;
-  // Frees the memory now (the CPU stream thread, once no one else holds the storage); the destructor then
-  // only settles nothing. Counted live until here.
+  // Frees the memory now (the CPU stream thread, once no one else holds the storage); the destructor then does
+  // nothing more. Counted live until here.
   void release();
   ~Storage() { release(); }
 

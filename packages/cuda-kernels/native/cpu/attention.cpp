@@ -153,12 +153,13 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void axpy4_avx512(float* ac
   }
 }
 
-// acc += p · v for bf16 v on the avx2 path (the split decode path): 8 lanes per load, the tail scalar.
-__attribute__((target("avx2,fma"))) void axpy_bf16_avx2(float* acc, float p, const uint16_t* v, int64_t n) {
+// acc += p · v for v f32 or bf16 on the avx2 path (the split decode path): 8 lanes per load, the tail scalar.
+template <class T>
+__attribute__((target("avx2,fma"))) void axpy_avx2(float* acc, float p, const T* v, int64_t n) {
   const __m256 vp = _mm256_set1_ps(p);
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(acc + i, _mm256_fmadd_ps(vp, load_bf16x8(v + i), _mm256_loadu_ps(acc + i)));
-  for (; i < n; ++i) acc[i] += p * bf16_to_f32(v[i]);
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(acc + i, _mm256_fmadd_ps(vp, load8(v + i), _mm256_loadu_ps(acc + i)));
+  for (; i < n; ++i) acc[i] += p * to_f32(v[i]);
 }
 
 // The flash path's K and V panels of one key block, for f32 K/V on the avx512 path (32-wide panels): K by 16×16
@@ -486,8 +487,7 @@ struct SplitKernels {
 };
 
 template <class T>
-__attribute__((target("avx2,fma"))) void dot4_avx2(const float* q, const void* kv, int64_t ld, int64_t n, float* s) {
-  const T* k = static_cast<const T*>(kv);
+__attribute__((target("avx2,fma"))) void dot4_avx2(const float* q, const T* k, int64_t ld, int64_t n, float* s) {
   __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
@@ -502,8 +502,7 @@ __attribute__((target("avx2,fma"))) void dot4_avx2(const float* q, const void* k
     for (int u = 0; u < 4; ++u) s[u] += q[i] * to_f32(k[u * ld + i]);
 }
 template <class T>
-__attribute__((target("avx2,fma"))) void axpy4_avx2(float* acc, const float* p, const void* vv, int64_t ld, int64_t n) {
-  const T* v = static_cast<const T*>(vv);
+__attribute__((target("avx2,fma"))) void axpy4_avx2(float* acc, const float* p, const T* v, int64_t ld, int64_t n) {
   const __m256 p0 = _mm256_set1_ps(p[0]), p1 = _mm256_set1_ps(p[1]), p2 = _mm256_set1_ps(p[2]), p3 = _mm256_set1_ps(p[3]);
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
@@ -526,7 +525,7 @@ void axpy4_any(float* acc, const float* p, const void* vv, int64_t ld, int64_t n
   for (int u = 0; u < 4; ++u) scale_axpy_f32(acc, 1.0f, p[u], v + u * ld, n);
 }
 
-// The avx512 row kernels behind SplitKernels' untyped rows.
+// The avx512 and avx2 row kernels behind SplitKernels' untyped rows.
 template <class T>
 SplitKernels avx512_split_kernels() {
   return {[](const float* q, const void* k, int64_t n) { return dot_avx512(q, static_cast<const T*>(k), n); },
@@ -538,23 +537,25 @@ SplitKernels avx512_split_kernels() {
             axpy4_avx512(a, p, static_cast<const T*>(v), ld, n);
           }};
 }
+template <class T>
+SplitKernels avx2_split_kernels() {
+  return {[](const float* q, const void* k, int64_t n) { return dot_avx2(q, static_cast<const T*>(k), n); },
+          [](const float* q, const void* k, int64_t ld, int64_t n, float* s) {
+            dot4_avx2(q, static_cast<const T*>(k), ld, n, s);
+          },
+          [](float* a, float p, const void* v, int64_t n) { axpy_avx2(a, p, static_cast<const T*>(v), n); },
+          [](float* a, const float* p, const void* v, int64_t ld, int64_t n) {
+            axpy4_avx2(a, p, static_cast<const T*>(v), ld, n);
+          }};
+}
 
 SplitKernels split_kernels(bool bf16, bool avx512, bool avx2) {
-  using Dot = float (*)(const float*, const void*, int64_t);
-  using Axpy = void (*)(float*, float, const void*, int64_t);
-  const Dot dot_f32v = [](const float* q, const void* k, int64_t n) { return dot_f32(q, static_cast<const float*>(k), n); };
-  const Axpy axpy_f32v = [](float* a, float p, const void* v, int64_t n) {
-    scale_axpy_f32(a, 1.0f, p, static_cast<const float*>(v), n);
-  };
-  if (avx512 && bf16) return avx512_split_kernels<uint16_t>();
-  if (avx512) return avx512_split_kernels<float>();
-  if (avx2 && bf16)
-    return {[](const float* q, const void* k, int64_t n) { return dot_avx2(q, static_cast<const uint16_t*>(k), n); },
-            dot4_avx2<uint16_t>,
-            [](float* a, float p, const void* v, int64_t n) { axpy_bf16_avx2(a, p, static_cast<const uint16_t*>(v), n); },
-            axpy4_avx2<uint16_t>};
-  if (avx2) return {dot_f32v, dot4_avx2<float>, axpy_f32v, axpy4_avx2<float>};
-  return {dot_f32v, dot4_any, axpy_f32v, axpy4_any};
+  if (avx512) return bf16 ? avx512_split_kernels<uint16_t>() : avx512_split_kernels<float>();
+  if (avx2) return bf16 ? avx2_split_kernels<uint16_t>() : avx2_split_kernels<float>();
+  return {[](const float* q, const void* k, int64_t n) { return dot_f32(q, static_cast<const float*>(k), n); },
+          dot4_any,
+          [](float* a, float p, const void* v, int64_t n) { scale_axpy_f32(a, 1.0f, p, static_cast<const float*>(v), n); },
+          axpy4_any};
 }
 
 // o[b, 0, h, :] = softmax(q·kᵀ · scale) · v over keys [0, L) (L ≥ 1).

@@ -446,9 +446,8 @@ template <DType T>
 constexpr int sizeof_elem() {
   return T == DType::F32 ? 4 : 2;
 }
-constexpr int64_t kPrefetchBytes = 2048;
+constexpr int64_t kPrefetchBytes = 2048;  // the f32 and multi-row decodes' prefetch distance (into L1)
 constexpr int64_t kGemvPrefetchBytes = 6144;  // the int8 and 16-bit decodes' prefetch distance (into L2)
-constexpr int64_t kGemvF32PrefetchBytes = 2048;  // the f32 decode's (into L1)
 
 // One x row: independent accumulators over a step of 64 weights (f32: 256 bytes, four lines) or 32 (16-bit: one
 // line) keep the FMA chains and loads busy.
@@ -472,7 +471,7 @@ __attribute__((target("avx2,fma,f16c"))) void gemv1_avx2(const float* x, int64_t
       const char* wb = static_cast<const char*>(w) + (base + k) * static_cast<int64_t>(sizeof_elem<T>());
       if constexpr (sizeof_elem<T>() == 2) _mm_prefetch(wb + kGemvPrefetchBytes, _MM_HINT_T1);
       else
-        for (int l = 0; l < 4; ++l) _mm_prefetch(wb + kGemvF32PrefetchBytes + 64 * l, _MM_HINT_T0);
+        for (int64_t line = 0; line < kStep * sizeof_elem<T>(); line += 64) _mm_prefetch(wb + kPrefetchBytes + line, _MM_HINT_T0);
 #pragma GCC unroll 8
       for (int j = 0; j < kAcc; ++j)
         a[j] = _mm256_fmadd_ps(load8<T>(w, base + k + 8 * j), _mm256_loadu_ps(x + k + 8 * j), a[j]);
