@@ -525,28 +525,25 @@ void axpy4_any(float* acc, const float* p, const void* vv, int64_t ld, int64_t n
   for (int u = 0; u < 4; ++u) scale_axpy_f32(acc, 1.0f, p[u], v + u * ld, n);
 }
 
-// The avx512 and avx2 row kernels behind SplitKernels' untyped rows.
-template <class T>
-SplitKernels avx512_split_kernels() {
-  return {[](const float* q, const void* k, int64_t n) { return dot_avx512(q, static_cast<const T*>(k), n); },
-          [](const float* q, const void* k, int64_t ld, int64_t n, float* s) {
-            dot4_avx512(q, static_cast<const T*>(k), ld, n, s);
-          },
-          [](float* a, float p, const void* v, int64_t n) { axpy_avx512(a, p, static_cast<const T*>(v), n); },
+// SplitKernels' untyped rows over one ISA's row kernels for T rows (float, or uint16_t for bf16).
+template <class T, float (*Dot)(const float*, const T*, int64_t),
+          void (*Dot4)(const float*, const T*, int64_t, int64_t, float*), void (*Axpy)(float*, float, const T*, int64_t),
+          void (*Axpy4)(float*, const float*, const T*, int64_t, int64_t)>
+SplitKernels typed_split_kernels() {
+  return {[](const float* q, const void* k, int64_t n) { return Dot(q, static_cast<const T*>(k), n); },
+          [](const float* q, const void* k, int64_t ld, int64_t n, float* s) { Dot4(q, static_cast<const T*>(k), ld, n, s); },
+          [](float* a, float p, const void* v, int64_t n) { Axpy(a, p, static_cast<const T*>(v), n); },
           [](float* a, const float* p, const void* v, int64_t ld, int64_t n) {
-            axpy4_avx512(a, p, static_cast<const T*>(v), ld, n);
+            Axpy4(a, p, static_cast<const T*>(v), ld, n);
           }};
 }
 template <class T>
+SplitKernels avx512_split_kernels() {
+  return typed_split_kernels<T, dot_avx512<T>, dot4_avx512<T>, axpy_avx512<T>, axpy4_avx512<T>>();
+}
+template <class T>
 SplitKernels avx2_split_kernels() {
-  return {[](const float* q, const void* k, int64_t n) { return dot_avx2(q, static_cast<const T*>(k), n); },
-          [](const float* q, const void* k, int64_t ld, int64_t n, float* s) {
-            dot4_avx2(q, static_cast<const T*>(k), ld, n, s);
-          },
-          [](float* a, float p, const void* v, int64_t n) { axpy_avx2(a, p, static_cast<const T*>(v), n); },
-          [](float* a, const float* p, const void* v, int64_t ld, int64_t n) {
-            axpy4_avx2(a, p, static_cast<const T*>(v), ld, n);
-          }};
+  return typed_split_kernels<T, dot_avx2<T>, dot4_avx2<T>, axpy_avx2<T>, axpy4_avx2<T>>();
 }
 
 SplitKernels split_kernels(bool bf16, bool avx512, bool avx2) {
