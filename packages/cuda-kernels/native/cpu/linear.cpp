@@ -1105,7 +1105,10 @@ const float* as_f32(const TensorView& t, std::vector<float>& storage) {
   return storage.data();
 }
 
-// Write an f32 result [rows, cols] (+ bias) into y's dtype.
+// Write an f32 result [rows, cols] (+ bias) into y's dtype. c is a scratch buffer, or y itself when y is f32
+// (then only a bias is left to add, and the callers skip the call without one).
+// Every row is written, with no pointer test for the in-place case: one (src == y.data + r·cols as floats) once
+// skipped a row, because with a 16-bit y that address lies past y's end, where malloc can put the bias row.
 void finish(const float* c, int64_t rows, int64_t cols, const TensorView* bias, const TensorView& y) {
   std::vector<float> b;
   if (bias) {
@@ -1120,7 +1123,7 @@ void finish(const float* c, int64_t rows, int64_t cols, const TensorView* bias, 
         for (int64_t j = 0; j < cols; ++j) row[j] = src[j] + b[j];
         src = row.data();
       }
-      if (src != static_cast<const float*>(y.data) + r * cols) simd_from_f32(src, cols, y.data, y.dtype, r * cols);
+      simd_from_f32(src, cols, y.data, y.dtype, r * cols);
     }
   });
 }
