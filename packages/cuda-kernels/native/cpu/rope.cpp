@@ -56,8 +56,8 @@ void seed_cpu_rope(OpCall& call, const RopeArgs& args) {
   const int64_t rot = args.rotaryDim;
   const bool interleaved = args.interleaved;
   const int64_t half = rot / 2;
-  const int64_t rows = T ? x.numel / (H * D) : 0;  // (batch..., t) rows
-  if (rows == 0) return;
+  if (x.numel == 0) return;  // T, H or D is 0 (H · D below must not be)
+  const int64_t rows = x.numel / (H * D);  // (batch..., t) rows
   const RopeTable& table = rope_table(pos.as<int32_t>(), T, args.base, rot);
   parallel_for(rows, 4, [&](int64_t r0, int64_t r1) {
     std::vector<float> buf(H * D);

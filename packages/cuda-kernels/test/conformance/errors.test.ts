@@ -69,6 +69,50 @@ for (const device of devices()) {
       expect(Array.from(await ops.scale(x, 2).data())[0]).toBe(2);
     });
 
+    it('a dim of 0 anywhere gives an empty result of the right shape, never a crash', async () => {
+      // Each kernel divides or loops by some of these dims; a 0 that reaches a division is a SIGFPE that takes
+      // the process down (rope over 0 heads once did).
+      const pos = (n: number) => tensor(Int32Array.from({ length: n }, (_, i) => i), [n], on);
+      const ids = (...v: number[]) => tensor(Int32Array.from(v), [v.length], on);
+      const conv = { stride: 1, padding: 1 };
+      const cases: [string, () => ReturnType<typeof zeros>, number[]][] = [
+        ['rope, 0 heads', () => ops.rope(z([2, 0, 4]), pos(2)), [2, 0, 4]],
+        ['rope, 0 positions', () => ops.rope(z([0, 2, 4]), pos(0)), [0, 2, 4]],
+        ['rope, 0 batches', () => ops.rope(z([0, 2, 2, 4]), pos(2)), [0, 2, 2, 4]],
+        ['group_norm, 0 channels', () => ops.groupNorm(z([1, 0, 2, 2]), z([0]), z([0]), 1, 1e-5), [1, 0, 2, 2]],
+        ['group_norm, 0 batches', () => ops.groupNorm(z([0, 4, 2, 2]), z([4]), z([4]), 2, 1e-5), [0, 4, 2, 2]],
+        ['group_norm, 0 pixels', () => ops.groupNorm(z([1, 4, 0, 2]), z([4]), z([4]), 2, 1e-5), [1, 4, 0, 2]],
+        ['upsample, 0 columns', () => ops.upsampleNearest2x(z([1, 1, 2, 0])), [1, 1, 4, 0]],
+        ['geglu, 0 features', () => ops.geglu(z([2, 0])), [2, 0]],
+        ['layernorm, 0 columns', () => ops.layernorm(z([2, 0]), z([0]), z([0]), 1e-5), [2, 0]],
+        ['rmsnorm, 0 rows', () => ops.rmsnorm(z([0, 4]), z([4]), 1e-5), [0, 4]],
+        ['argmax, 0 rows', () => ops.argmax(z([0, 3])), [0]],
+        ['embedding, 0 ids', () => ops.embedding(z([3, 4]), ids()), [0, 4]],
+        ['embedding, 0 columns', () => ops.embedding(z([3, 0]), ids(1)), [1, 0]],
+        ['attention, 0 queries', () => ops.attention(z([1, 0, 2, 4]), z([1, 3, 2, 4]), z([1, 3, 2, 4])), [1, 0, 2, 4]],
+        ['codebook, 0 rows', () => ops.codebookNearest(z([0, 4]), z([5, 4])), [0]],
+        ['sample, 0 rows', () => ops.sample(z([0, 5])), [0]],
+        ['conv2d, 0 out channels', () => ops.conv2d(z([1, 2, 4, 4]), z([0, 2, 3, 3]), undefined, conv), [1, 0, 4, 4]],
+        ['conv2d, 0 batches', () => ops.conv2d(z([0, 2, 4, 4]), z([2, 2, 3, 3]), undefined, conv), [0, 2, 4, 4]],
+        ['matmul, 0 rows', () => ops.matmul(z([2, 0, 3]), z([2, 3, 4])), [2, 0, 4]],
+        ['linear, 0 rows', () => ops.linear(z([0, 4]), z([3, 4])), [0, 3]],
+        ['concat of empties', () => ops.concat([z([0, 2]), z([0, 2])], 0), [0, 2]],
+        ['permute, 0 rows', () => ops.permute(z([0, 2, 3]), [2, 0, 1]), [3, 0, 2]],
+        ['cast to q8, 0 columns', () => ops.cast(z([2, 0]), 'q8'), [2, 0]],
+      ];
+      for (const [what, make, shape] of cases) {
+        const t = make();
+        expect(t.shape, what).toEqual(shape);
+        expect((await t.data()).length, what).toBe(0);
+      }
+      // Products over an empty K are zeros (plus the bias), of the full output shape.
+      expect(Array.from(await ops.linear(z([2, 0]), z([3, 0]), tensor([1, 2, 3], [3], on)).data())).toEqual([
+        1, 2, 3, 1, 2, 3,
+      ]);
+      expect(Array.from(await ops.matmul(z([1, 2, 0]), z([1, 0, 2])).data())).toEqual([0, 0, 0, 0]);
+      expect(Array.from(await ops.scale(x, 2).data())[0]).toBe(2); // the process and its stream still work
+    });
+
     it('disposed tensors are refused', async () => {
       const t = tensor(new Float32Array([1, 2]), [2], on);
       t.dispose();
