@@ -72,7 +72,12 @@ for (const device of devices()) {
     it('a dim of 0 anywhere gives an empty result of the right shape, never a crash', async () => {
       // Each kernel divides or loops by some of these dims; a 0 that reaches a division is a SIGFPE that takes
       // the process down (rope over 0 heads once did).
-      const pos = (n: number) => tensor(Int32Array.from({ length: n }, (_, i) => i), [n], on);
+      const pos = (n: number) =>
+        tensor(
+          Int32Array.from({ length: n }, (_, i) => i),
+          [n],
+          on,
+        );
       const ids = (...v: number[]) => tensor(Int32Array.from(v), [v.length], on);
       const conv = { stride: 1, padding: 1 };
       const cases: [string, () => ReturnType<typeof zeros>, number[]][] = [
