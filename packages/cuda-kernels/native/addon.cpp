@@ -1,5 +1,6 @@
 // N-API surface of the seed_kernels addon. Typed mirror: src/native/addon-types.ts.
 // Every function validates its arguments and turns native failures into JS Errors; nothing here aborts.
+#include <cmath>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -168,6 +169,11 @@ Napi::Value FromMapping(const Napi::CallbackInfo& info) {
     size_t nbytes = tensor_nbytes(t->dtype, t->shape);
     if (!(off >= 0) || off + static_cast<double>(nbytes) > static_cast<double>(m->size))
       throw std::runtime_error("tensor bytes [" + std::to_string(static_cast<int64_t>(off)) + ", +" + std::to_string(nbytes) + ") lie outside the mapped file (" + std::to_string(m->size) + " bytes)");
+    // Kernels read whole elements through typed pointers (q8: its f32 row scales too), so a view must start
+    // on an element boundary; the mapping itself is page aligned.
+    const size_t align = t->dtype == DType::Q8 ? 4 : dtype_size(t->dtype);
+    if (off != std::floor(off) || static_cast<size_t>(off) % align != 0)
+      throw std::runtime_error("byte offset " + Napi::Number::New(env, off).ToString().Utf8Value() + " is not a multiple of " + std::to_string(align) + " (a " + dtype_name(t->dtype) + " element); copy the bytes instead of viewing them");
     auto st = std::make_shared<Storage>();
     st->device = kCpu;
     st->data = static_cast<uint8_t*>(m->base) + static_cast<size_t>(off);

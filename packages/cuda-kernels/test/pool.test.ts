@@ -29,7 +29,7 @@ const cxx = compiler();
 describe.skipIf(cxx === null)(
   `the CPU thread pool${cxx === null ? ' (skipped: no C++ compiler on the PATH)' : ''}`,
   () => {
-    it('runs every chunk exactly once when workers arrive late, across runs of different sizes', () => {
+    it("runs every chunk exactly once when workers arrive late, across runs of different sizes, and rethrows a chunk's exception after the run", () => {
       const exe = join(dir, 'pool-stress');
       execFileSync(cxx as string, [
         '-O2',
@@ -46,7 +46,7 @@ describe.skipIf(cxx === null)(
       for (const spin of [undefined, '0']) {
         const env = { ...process.env, SEED_POOL_SPIN_US: spin };
         const out = execFileSync(exe, ['4000'], { encoding: 'utf8', timeout: 60_000, env }).trim();
-        expect(out, `SEED_POOL_SPIN_US=${spin ?? '(default)'}`).toBe('runs 4000, wrong 0');
+        expect(out, `SEED_POOL_SPIN_US=${spin ?? '(default)'}`).toBe('runs 4000, wrong 0, thrown 800, caught 800');
       }
     });
   },

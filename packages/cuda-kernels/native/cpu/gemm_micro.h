@@ -30,6 +30,8 @@ class AlignedFloats {
     const uintptr_t p = reinterpret_cast<uintptr_t>(raw_.data());
     ptr_ = reinterpret_cast<float*>((p + 63) & ~uintptr_t(63));
   }
+  AlignedFloats(const AlignedFloats&) = delete;  // a copy's ptr_ would point into the original's buffer
+  AlignedFloats& operator=(const AlignedFloats&) = delete;
   float* get() { return ptr_; }
 
  private:

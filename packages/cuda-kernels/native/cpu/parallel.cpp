@@ -8,8 +8,10 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #if defined(__x86_64__)
@@ -28,12 +30,14 @@ class Pool {
   explicit Pool(int threads) { resize(threads); }
   ~Pool() { stop(); }
 
-  int threads() const { return static_cast<int>(workers_.size()) + 1; }
+  // Read from the JS thread too (info()), while resize() may run on the stream thread.
+  int threads() const { return threads_.load(); }
 
   void resize(int threads) {
     stop();
     stopping_ = false;
     for (int i = 1; i < std::max(1, threads); ++i) workers_.emplace_back([this] { loop(); });
+    threads_.store(static_cast<int>(workers_.size()) + 1);
   }
 
   void run(int64_t chunks, const std::function<void(int64_t)>& job) {
@@ -59,8 +63,14 @@ class Pool {
       std::unique_lock<std::mutex> lk(mu_);
       done_cv_.wait(lk, [this] { return pending_.load() == 0; });
     }
-    std::lock_guard<std::mutex> lk(mu_);
-    job_ = nullptr;
+    std::exception_ptr error;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      job_ = nullptr;
+      error = std::exchange(error_, nullptr);
+    }
+    // Only now, with every chunk of the run finished, may the caller unwind its buffers.
+    if (error) std::rethrow_exception(error);
   }
 
  private:
@@ -79,7 +89,15 @@ class Pool {
 #endif
       if ((v >> 32) != id || c >= chunks) return;
       if (!claim_.compare_exchange_weak(v, v + 1)) continue;  // v now holds the current value
-      (*job)(c);
+      // A chunk that throws (std::bad_alloc from a kernel's buffers) must not leave the run: on the caller
+      // that would unwind the job and its buffers while workers still run chunks of it; on a worker it would
+      // terminate the process. The first exception is kept and rethrown by run() once every chunk is done.
+      try {
+        (*job)(c);
+      } catch (...) {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (!error_) error_ = std::current_exception();
+      }
       if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
         std::lock_guard<std::mutex> lk(mu_);  // orders the notify after a waiter's check of pending_
         done_cv_.notify_all();
@@ -118,15 +136,18 @@ class Pool {
     cv_.notify_all();
     for (auto& t : workers_) t.join();
     workers_.clear();
+    threads_.store(1);
     stopping_flag_.store(false);
   }
 
   std::vector<std::thread> workers_;
+  std::atomic<int> threads_{1};  // workers_.size() + 1, the caller
   std::mutex mu_;
   std::condition_variable cv_, done_cv_;
   // job_ and chunks_ are guarded by mu_; claim_ is (run id << 32) | next chunk, chunks < 2^32.
   const std::function<void(int64_t)>* job_ = nullptr;
   int64_t chunks_ = 0;
+  std::exception_ptr error_;  // the current run's first exception (guarded by mu_)
   std::atomic<uint64_t> claim_{0};
   // Chunks of the current run not finished yet; generation_ is the current run's id (written under mu_, also
   // read by spinning threads without it); stopping_flag_ mirrors stopping_ for them.

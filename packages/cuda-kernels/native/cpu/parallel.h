@@ -9,7 +9,8 @@
 
 namespace seed {
 
-// Run fn(begin, end) over [0, n) split into contiguous chunks of at least `grain` items.
+// Run fn(begin, end) over [0, n) split into contiguous chunks of at least `grain` items. If fn throws, the other
+// chunks still run, and the first exception is rethrown here once they have all finished.
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 int cpu_threads();
 void set_cpu_threads(int n);

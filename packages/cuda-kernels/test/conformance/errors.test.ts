@@ -3,11 +3,20 @@
  * run on every device present: a kernel error is reported against the failing op's outputs (and what is
  * computed from them) with the op's name, on CUDA as on the CPU.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Device, devices, openSafetensors, ops, tensor, writeSafetensors, zeros } from '../../src/index.js';
+import {
+  type Device,
+  devices,
+  mapFile,
+  openSafetensors,
+  ops,
+  tensor,
+  writeSafetensors,
+  zeros,
+} from '../../src/index.js';
 
 for (const device of devices()) {
   describe(`errors on ${device}`, () => {
@@ -152,5 +161,16 @@ describe('tensors that view a memory-mapped file', () => {
     ops.setSlice(copy, src, [1, 0]);
     expect(Array.from(await copy.data())).toEqual([1, 2, 3, 9, 9, 9]);
     file.close();
+  });
+
+  it('start on an element boundary: a view at an unaligned or fractional offset is refused', async () => {
+    const path = join(dir, 'raw.bin');
+    writeFileSync(path, new Uint8Array(new Float32Array([1, 2, 3, 4]).buffer));
+    const file = mapFile(path);
+    expect(Array.from(await file.tensor(4, 'f32', [3]).data())).toEqual([2, 3, 4]);
+    expect(() => file.tensor(2, 'f32', [3])).toThrow(/byte offset 2 is not a multiple of 4 \(a f32 element\)/);
+    expect(() => file.tensor(1, 'f16', [2])).toThrow(/byte offset 1 is not a multiple of 2/);
+    expect(() => file.tensor(1.5, 'u8', [2])).toThrow(/byte offset 1.5 is not a multiple of 1/);
+    expect(Array.from(await file.tensor(3, 'u8', [2]).data())).toEqual([63, 0]); // bytes need no alignment
   });
 });
