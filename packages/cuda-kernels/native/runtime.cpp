@@ -135,7 +135,10 @@ int64_t Tensor::numel() const {
 
 TensorView Tensor::view() const {
   TensorView v;
-  v.data = st ? st->data : nullptr;
+  // A CPU storage's memory is the stream thread's to assign (an op's output gets it when the op runs), so the
+  // enqueuing thread leaves it out and the CPU stream fills it in just before the kernel; reading it here
+  // raced with that write. A CUDA storage has its memory from the start.
+  v.data = st && st->device != kCpu ? st->data : nullptr;
   v.dtype = dtype;
   v.ndim = static_cast<int>(shape.size());
   for (int i = 0; i < v.ndim; ++i) v.shape[i] = shape[i];
@@ -384,7 +387,12 @@ class CpuBackend final : public Backend {
       // while it waits for the enqueuing thread to free it.
       for (auto* list : {&inputs, &outputs}) {
         for (auto& st : *list)
-          if (st.use_count() == 1) st->release();
+          if (st.use_count() == 1) {
+            // use_count() is a relaxed load; the fence orders the release after the other holders' last uses
+            // (their decrements are releases), as the destructor's own decrement would.
+            std::atomic_thread_fence(std::memory_order_acquire);
+            st->release();
+          }
         list->clear();
       }
     });
