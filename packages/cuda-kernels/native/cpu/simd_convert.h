@@ -87,6 +87,7 @@ __attribute__((target("avx2,fma,f16c"))) inline void simd_from_f32_avx2(const fl
 
 // dst[0..n) = elements [off, off+n) of src (f32/f16/bf16/i32/u8) as f32.
 inline void simd_to_f32(const void* src, DType t, int64_t off, int64_t n, float* dst) {
+  if (n <= 0) return;  // an empty row's buffers may be null, which memcpy must not be given even for 0 bytes
   if (t == DType::F32) {
     std::memcpy(dst, static_cast<const float*>(src) + off, static_cast<size_t>(n) * 4);
     return;
@@ -97,6 +98,7 @@ inline void simd_to_f32(const void* src, DType t, int64_t off, int64_t n, float*
 
 // Elements [off, off+n) of dst (f32/f16/bf16) = src[0..n), rounded to nearest even.
 inline void simd_from_f32(const float* src, int64_t n, void* dst, DType t, int64_t off) {
+  if (n <= 0) return;  // as in simd_to_f32
   if (t == DType::F32) {
     std::memcpy(static_cast<float*>(dst) + off, src, static_cast<size_t>(n) * 4);
     return;
