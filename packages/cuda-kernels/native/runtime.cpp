@@ -322,12 +322,9 @@ void* memory(size_t nbytes) {
 class CpuBackend final : public Backend {
  public:
   std::shared_ptr<Storage> alloc(size_t nbytes, bool zero) override {
-    auto st = counted(nbytes);
     void* p = memory(nbytes);
-    if (!p) {
-      st->owner = std::make_shared<int>(0);  // nothing to free
-      throw std::runtime_error("out of memory: could not allocate " + std::to_string(nbytes) + " bytes on cpu");
-    }
+    if (!p) throw std::runtime_error("out of memory: could not allocate " + std::to_string(nbytes) + " bytes on cpu");
+    auto st = counted(nbytes);  // counted live once it has memory, so a failed allocation leaves no trace
     if (zero) std::memset(p, 0, cpu_padded(nbytes));
     st->data = p;
     return st;

@@ -58,7 +58,7 @@ struct alignas(64) MemoryStats {
 };
 MemoryStats& memory_stats();
 
-// Freed CPU storages from 256 KiB up are kept for reuse by an allocation of the same size, up to a cap
+// Freed CPU storages of every size are kept for reuse by an allocation of the same size, up to a cap
 // (SEED_CPU_CACHE_MB, default 1024; 0 turns it off). A model runs the same shapes again and again, and a fresh
 // large allocation is fresh pages: one page fault and one kernel zero-fill per 4 KiB on first touch, which cost
 // a memory-bound op on a 134 MB tensor more than its own work. Not counted in MemoryStats (not live).

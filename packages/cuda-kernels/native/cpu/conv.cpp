@@ -225,7 +225,9 @@ void seed_cpu_conv2d(OpCall& call, const Conv2dArgs& args) {
     AlignedFloats bpack(kKC * ncb);
     std::vector<float> edge(mr * nr), a_edge(mr * kKC, 0.0f);
     std::vector<Tap> taps;
-    std::vector<Run> runs;  // a_edge: the last row tile's rows, zero past M
+    // a_edge: the last row tile's rows, kc apart; the rows past M hold zeros or an earlier K block's values,
+    // and only feed output rows that are never stored.
+    std::vector<Run> runs;
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t n0 = (t / mgroups) * ncb, nc = std::min(ncb, N - n0), panels = (nc + nr - 1) / nr;
       const int64_t g0 = (t % mgroups) * group_tiles, g1 = std::min(mtiles, g0 + group_tiles);
