@@ -266,7 +266,10 @@ export class MappedFile {
     return this.buffer.byteLength;
   }
 
-  /** A CPU tensor viewing bytes [byteOffset, byteOffset + byteLength(dtype, shape)) of the file. */
+  /**
+   * A CPU tensor viewing bytes [byteOffset, byteOffset + byteLength(dtype, shape)) of the file. byteOffset must be
+   * a multiple of the element size (4 for q8, whose row scales are f32): kernels read whole elements.
+   */
   tensor(byteOffset: number, dtype: DType, shape: readonly number[]): Tensor {
     checkShape(shape);
     return new Tensor(loadAddon().fromMapping(this.#handle, byteOffset, dtypeId(dtype), shape), dtype, shape, 'cpu');
