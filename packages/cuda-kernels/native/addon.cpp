@@ -173,7 +173,7 @@ Napi::Value FromMapping(const Napi::CallbackInfo& info) {
     // on an element boundary; the mapping itself is page aligned.
     const size_t align = t->dtype == DType::Q8 ? 4 : dtype_size(t->dtype);
     if (off != std::floor(off) || static_cast<size_t>(off) % align != 0)
-      throw std::runtime_error("byte offset " + Napi::Number::New(env, off).ToString().Utf8Value() + " is not a multiple of " + std::to_string(align) + " (a " + dtype_name(t->dtype) + " element); copy the bytes instead of viewing them");
+      throw std::runtime_error("byte offset " + Napi::Number::New(env, off).ToString().Utf8Value() + " is not a multiple of " + std::to_string(align) + (t->dtype == DType::Q8 ? std::string(" (q8 row scales are f32)") : " (a " + std::string(dtype_name(t->dtype)) + " element)") + "; copy the bytes instead of viewing them");
     auto st = std::make_shared<Storage>();
     st->device = kCpu;
     st->data = static_cast<uint8_t*>(m->base) + static_cast<size_t>(off);

@@ -165,12 +165,17 @@ describe('tensors that view a memory-mapped file', () => {
 
   it('start on an element boundary: a view at an unaligned or fractional offset is refused', async () => {
     const path = join(dir, 'raw.bin');
-    writeFileSync(path, new Uint8Array(new Float32Array([1, 2, 3, 4]).buffer));
+    const floats = new Float32Array(64); // 1, 2, 3, 4, then zeros: room for a q8 [1, 4] view (68 bytes)
+    floats.set([1, 2, 3, 4]);
+    writeFileSync(path, new Uint8Array(floats.buffer));
     const file = mapFile(path);
     expect(Array.from(await file.tensor(4, 'f32', [3]).data())).toEqual([2, 3, 4]);
     expect(() => file.tensor(2, 'f32', [3])).toThrow(/byte offset 2 is not a multiple of 4 \(a f32 element\)/);
     expect(() => file.tensor(1, 'f16', [2])).toThrow(/byte offset 1 is not a multiple of 2/);
     expect(() => file.tensor(1.5, 'u8', [2])).toThrow(/byte offset 1.5 is not a multiple of 1/);
+    expect(() => file.tensor(2, 'q8', [1, 4])).toThrow(
+      /byte offset 2 is not a multiple of 4 \(q8 row scales are f32\)/,
+    );
     expect(Array.from(await file.tensor(3, 'u8', [2]).data())).toEqual([63, 0]); // bytes need no alignment
   });
 });
